@@ -1,0 +1,321 @@
+"""The batch service: the validation, state rules and reads that the REST API
+and the dashboard share."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pydantic
+
+from batch_dashboard.schemas import CreateBatchRequest
+from batch_dashboard.settings import Settings
+from db.states import BatchStatus, IllegalTransition
+from db.stores import (
+    BatchNotFound,
+    BatchStore,
+    CapacityExceeded,
+    IdempotencyConflict,
+    JokeStore,
+)
+from db.timeutil import isoformat, parse_iso
+from generator.executor import Executor
+
+logger = logging.getLogger(__name__)
+
+MAX_PAGE = 100
+SORTS = ("newest", "oldest")
+
+
+class ServiceError(Exception):
+    """A request the service refuses; ``status`` is the HTTP status it maps to."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(ServiceError):
+    status = 400
+    code = "invalid_field"
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class IdempotencyMismatch(ServiceError):
+    status = 422
+    code = "idempotency_key_reused"
+
+
+class OverCapacity(ServiceError):
+    status = 429
+    code = "over_capacity"
+    retry_after = 5
+
+
+class Disabled(ServiceError):
+    status = 404
+    code = "feature_disabled"
+
+
+@dataclass(frozen=True)
+class Created:
+    """A create's answer: the batch, and whether an earlier one was replayed."""
+
+    batch: dict[str, Any]
+    replayed: bool
+
+
+def _field_of(error: Any) -> str:
+    return ".".join(str(part) for part in error["loc"]) or "body"
+
+
+def _message_of(error: Any) -> str:
+    field = _field_of(error)
+    if error["type"] == "extra_forbidden":
+        return f"unknown field '{field}'"
+    if error["type"] == "missing":
+        return f"'{field}' is required"
+    return f"'{field}': {error['msg']}"
+
+
+def status_view(batch: dict[str, Any], created_after: int = 0) -> dict[str, Any]:
+    """The status shape of a batch row (see ``BatchStatusResponse``)."""
+    ids = batch["created_ids"]
+    done = batch["created_count"] + batch["duplicate_count"] + batch["failed_count"]
+    return {
+        "batchId": batch["id"],
+        "total": batch["total"],
+        "remaining": batch["total"] - done,
+        "createdIds": ids[created_after:] if created_after else ids,
+        "status": batch["status"],
+        "startedAt": isoformat(batch["started_at"]),
+        "completedAt": isoformat(batch["completed_at"]),
+        "error": batch["error"],
+        "duplicates": batch["duplicate_count"],
+        "failed": batch["failed_count"],
+        "cancelled": batch["cancelled_count"],
+        "createdCount": len(ids),
+        "createdAfter": created_after,
+        "createdAt": isoformat(batch["created_at"]),
+        "updatedAt": isoformat(batch["updated_at"]),
+        "version": batch["version"],
+        "prompts": batch["prompts"],
+    }
+
+
+def joke_view(joke: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": joke["id"],
+        "text": joke["text"],
+        "createdAt": isoformat(joke["created_at"]),
+        "batchId": joke["batch_id"],
+        "prompt": joke["prompt"],
+        "provider": joke["provider"],
+    }
+
+
+def _encode_cursor(batch: dict[str, Any]) -> str:
+    raw = json.dumps([isoformat(batch["created_at"]), batch["id"]])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at, batch_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return parse_iso(at), str(batch_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(
+            "'cursor' is not a cursor this API gave out", "cursor"
+        ) from exc
+
+
+class BatchService:
+    """Creates, cancels and reads batches for both faces of the product."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        batches: BatchStore,
+        jokes: JokeStore,
+        executor: Executor,
+    ):
+        self.settings = settings
+        self.batches = batches
+        self.jokes = jokes
+        self.executor = executor
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.settings.feature_batches_v2)
+
+    def require_enabled(self) -> None:
+        if not self.enabled:
+            raise Disabled("the v2 batch API is disabled on this server")
+
+    # -- writes ---------------------------------------------------------------
+
+    def parse_create(self, body: Any) -> CreateBatchRequest:
+        """Validate a create request; raise ``InvalidInput`` naming the field."""
+        if not isinstance(body, dict):
+            raise InvalidInput("the body must be a JSON object", "body")
+
+        try:
+            request = CreateBatchRequest.model_validate(body)
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            raise InvalidInput(_message_of(first), _field_of(first)) from None
+
+        size = request.batchSize
+        if size is None:
+            if not request.prompts:
+                raise InvalidInput(
+                    "'batchSize' is required when no prompts are given", "batchSize"
+                )
+            size = len(request.prompts)
+
+        limit = self.settings.max_batch_size
+        if size > limit:
+            raise InvalidInput(f"'batchSize' must be at most {limit}", "batchSize")
+
+        for index, prompt in enumerate(request.prompts):
+            if "\x00" in prompt:
+                raise InvalidInput(
+                    "'prompts' may not contain NUL characters", f"prompts.{index}"
+                )
+
+        return request.model_copy(update={"batchSize": size})
+
+    def create(self, body: Any, idempotency_key: str | None = None) -> Created:
+        """Validate and store a batch, then hand it to the executor."""
+        self.require_enabled()
+        request = self.parse_create(body)
+        size = request.batchSize
+        assert size is not None
+        prompts = [p.strip() for p in request.prompts]
+        per_item: list[str | None] = [
+            prompts[i % len(prompts)] if prompts else None for i in range(size)
+        ]
+        fingerprint = hashlib.sha256(
+            json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
+        ).hexdigest()
+        try:
+            batch, new = self.batches.create(
+                per_item,
+                prompts,
+                idempotency_key=idempotency_key,
+                request_hash=fingerprint if idempotency_key else None,
+                max_active_batches=self.settings.max_active_batches,
+                max_queued_items=self.settings.max_queued_items,
+            )
+        except IdempotencyConflict as exc:
+            raise IdempotencyMismatch(
+                f"the Idempotency-Key was first used for batch {exc.batch_id} "
+                "with a different body",
+                "Idempotency-Key",
+            ) from None
+        except CapacityExceeded as exc:
+            raise OverCapacity(f"over capacity: {exc.reason}") from None
+
+        if new:
+            self.executor.submit(batch["id"])
+        return Created(batch, replayed=not new)
+
+    def cancel(self, batch_id: str) -> tuple[dict[str, Any], bool]:
+        """Cancel a batch; cancelling a cancelled batch is harmless."""
+        self.require_enabled()
+        try:
+            return self.batches.cancel(batch_id)
+        except BatchNotFound:
+            raise NotFound(f"no batch '{batch_id}'", "batchId") from None
+        except IllegalTransition as exc:
+            raise Conflict(
+                f"batch '{batch_id}' is {exc.current} and can no longer be cancelled",
+                "status",
+            ) from None
+
+    # -- reads ----------------------------------------------------------------
+
+    def get(self, batch_id: str) -> dict[str, Any]:
+        try:
+            return self.batches.get(batch_id)
+        except BatchNotFound:
+            raise NotFound(f"no batch '{batch_id}'", "batchId") from None
+
+    def status(self, batch_id: str, created_after: int = 0) -> dict[str, Any]:
+        self.require_enabled()
+        return status_view(self.get(batch_id), created_after)
+
+    def list(
+        self,
+        statuses: Sequence[str] = (),
+        created_from: str | None = None,
+        created_to: str | None = None,
+        text: str | None = None,
+        sort: str = "newest",
+        cursor: str | None = None,
+        limit: int = 20,
+    ) -> dict[str, Any]:
+        """A page of batches, newest first by default, with the next cursor."""
+        self.require_enabled()
+        known = {str(s) for s in BatchStatus}
+        for status in statuses:
+            if status not in known:
+                raise InvalidInput(
+                    f"'status' must be one of {', '.join(sorted(known))}", "status"
+                )
+        if sort not in SORTS:
+            raise InvalidInput(f"'sort' must be one of {', '.join(SORTS)}", "sort")
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(f"'limit' must be from 1 to {MAX_PAGE}", "limit")
+
+        rows = self.batches.list(
+            statuses=statuses,
+            created_from=_parse_time(created_from, "createdFrom"),
+            created_to=_parse_time(created_to, "createdTo"),
+            text=text,
+            sort=sort,
+            after=_decode_cursor(cursor) if cursor else None,
+            limit=limit + 1,
+        )
+        page, more = rows[:limit], len(rows) > limit
+        return {
+            "batches": [status_view(row) for row in page],
+            "nextCursor": _encode_cursor(page[-1]) if more else None,
+        }
+
+    def joke(self, joke_id: str) -> dict[str, Any]:
+        joke = self.jokes.get(joke_id)
+        if joke is None:
+            raise NotFound(f"no joke '{joke_id}'", "jokeId")
+
+        return joke_view(joke)
+
+
+def _parse_time(value: str | None, field: str) -> datetime | None:
+    if not value:
+        return None
+
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise InvalidInput(f"'{field}' must be an ISO 8601 time", field) from None

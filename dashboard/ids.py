@@ -1,0 +1,12 @@
+"""Component ids, defined once: the page's stable hooks for tests and scripts."""
+
+BATCH_SIZE = "batch-size"
+BATCH_PROMPTS = "batch-prompts"
+CREATE_BUTTON = "create-batch"
+CREATE_MESSAGE = "create-message"
+API_DISABLED = "batch-api-disabled"
+GRID = "batch-grid"
+POLL = "poll"
+VERSIONS = "batch-versions"
+JOKE_PANEL = "joke-panel"
+CHIP = "joke-chip"
