@@ -134,7 +134,7 @@ class ThreadPoolBatchExecutor:
         )
         if self._dispatcher is not None:
             self._dispatcher.join()
-        wait(running, timeout=grace)
+        _, still_running = wait(running, timeout=grace)
 
         with self._cond:
             leftover = [item for item, _ in self._held.values()]
@@ -146,8 +146,9 @@ class ThreadPoolBatchExecutor:
                 item.position,
             )
 
+        # Join the workers unless one is stuck in a provider past the grace.
         assert self._pool is not None
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=not still_running, cancel_futures=True)
         logger.info("executor stopped")
 
     @property
