@@ -73,9 +73,12 @@ _URL = re.compile(r"Batch Status Dashboard on (http://\S+?)/?$")
 
 @contextmanager
 def serve(
-    database: Path, env: dict[str, str] | None = None, *extra: str
+    database: Path | None, env: dict[str, str] | None = None, *extra: str
 ) -> Iterator[ServerProcess]:
-    """Start the real server on a free port with ``database``; stop it after."""
+    """Start the real server on a free port with ``database``; stop it after.
+
+    With no database the server uses its default, a file in the instance folder.
+    """
     environ = {
         **os.environ,
         "BATCH_DASHBOARD_PROVIDER_DELAY": "0",
@@ -89,8 +92,7 @@ def serve(
         "serve",
         "--port",
         "0",
-        "--database",
-        f"sqlite:///{database}",
+        *(["--database", f"sqlite:///{database}"] if database else []),
         *extra,
     ]
     process = subprocess.Popen(
