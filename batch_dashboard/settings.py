@@ -200,11 +200,21 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "SSE_MAX_STREAMS",
-        16,
+        4,
         int,
         "streams",
-        "Server-Sent Event streams open at once; more answer 503 and clients poll.",
+        "Server-Sent Event streams open at once; more answer 503 and clients poll. "
+        "Each open stream holds one of the SERVER_THREADS, so keep it well below "
+        "that number or the page's own requests queue behind the streams.",
         minimum=0,
+    ),
+    Setting(
+        "SSE_HEARTBEAT_SECONDS",
+        15.0,
+        float,
+        "seconds",
+        "Quiet time after which an event stream sends a comment line to stay open.",
+        minimum=0.05,
     ),
     Setting(
         "SSE_MAX_SECONDS",
