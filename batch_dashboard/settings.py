@@ -82,7 +82,8 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         _optional_str,
         "path",
-        "Folder for the default SQLite file; empty means ./instance.",
+        "Folder for the default SQLite file; empty means Flask's instance folder "
+        "(./instance in a source checkout).",
     ),
     Setting("WORKERS", 4, int, "threads", "Generator threads.", minimum=1),
     Setting("SERVER_THREADS", 8, int, "threads", "WSGI server threads.", minimum=1),
@@ -284,11 +285,14 @@ def settings_table_markdown() -> str:
         "| --- | --- | --- | --- |",
     ]
     for setting in SETTINGS:
-        default = "" if setting.default is None else setting.default
-        if isinstance(default, bool):
-            default = "1" if default else "0"
+        if setting.default is None:
+            default = "(unset)"
+        elif isinstance(setting.default, bool):
+            default = f"`{int(setting.default)}`"
+        else:
+            default = f"`{setting.default}`"
         lines.append(
-            f"| `{setting.env}` | `{default}` | {setting.unit} | {setting.help} |"
+            f"| `{setting.env}` | {default} | {setting.unit} | {setting.help} |"
         )
 
     return "\n".join(lines)
