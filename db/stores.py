@@ -33,6 +33,7 @@ from db.engine import read_connection, write_transaction
 from db.models import batches, items, jokes
 from db.states import (
     ACTIVE,
+    TERMINAL,
     BatchStatus,
     ItemState,
     check_transition,
@@ -541,6 +542,9 @@ class BatchStore:
                     .where(batches.c.id == item.batch_id)
                     .values(running_count=batches.c.running_count - 1)
                 )
+                status = BatchStatus(self._row(conn, item.batch_id)["status"])
+                if status.terminal:
+                    self._close_leftovers(conn, item.batch_id, status)
 
     def recover(self) -> int:
         """Return items left running by a stopped process to pending."""
@@ -555,10 +559,54 @@ class BatchStore:
                 .where(batches.c.running_count != 0)
                 .values(running_count=0)
             )
+            ended = conn.execute(
+                select(batches.c.id, batches.c.status).where(
+                    batches.c.status.in_([str(s) for s in TERMINAL]),
+                    batches.c.id.in_(
+                        select(items.c.batch_id).where(
+                            items.c.state == ItemState.PENDING
+                        )
+                    ),
+                )
+            ).all()
+            for batch_id, status in ended:
+                self._close_leftovers(conn, batch_id, BatchStatus(status))
 
         if count:
             logger.warning("returned %d interrupted items to pending", count)
         return count
+
+    def _close_leftovers(
+        self, conn: Connection, batch_id: str, status: BatchStatus
+    ) -> None:
+        # A batch that ended while an item ran never claims again, so an item
+        # given back to it would stay pending for ever: close it as its batch.
+        now = utcnow()
+        if status == BatchStatus.CANCELLED:
+            state, counter, error = ItemState.CANCELLED, "cancelled_count", None
+        else:
+            state, counter = ItemState.FAILED, "failed_count"
+            error = "the batch ended before this item ran"
+        closed = conn.execute(
+            update(items)
+            .where(items.c.batch_id == batch_id, items.c.state == ItemState.PENDING)
+            .values(state=state, error=error, finished_at=now)
+        ).rowcount
+        if closed:
+            conn.execute(
+                update(batches)
+                .where(batches.c.id == batch_id)
+                .values(
+                    {
+                        counter: batches.c[counter] + closed,
+                        "updated_at": now,
+                        "version": batches.c.version + 1,
+                    }
+                )
+            )
+            logger.info(
+                "batch %s: %d interrupted items closed as %s", batch_id, closed, state
+            )
 
     def active_ids(self) -> list[str]:
         """Unfinished batches, oldest first: the work to resume."""
