@@ -95,14 +95,21 @@ def serve_command(args: argparse.Namespace) -> int:
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
     host = settings.host if ":" not in settings.host else f"[{settings.host}]"
-    logger.info("Batch Status Dashboard on http://%s:%s/", host, server.effective_port)
     try:
+        signal.signal(signal.SIGTERM, stop)
+        logger.info(
+            "Batch Status Dashboard on http://%s:%s/", host, server.effective_port
+        )
+        # waitress ends its loop itself on KeyboardInterrupt.
         server.run()
     except KeyboardInterrupt:
-        logger.info("shutting down")
+        pass
     finally:
+        # A second SIGTERM must not cut the grace short and skip the release
+        # of running items.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        logger.info("shutting down")
         server.close()
         runtime.executor.shutdown()
         runtime.engine.dispose()

@@ -127,13 +127,17 @@ class ThreadPoolBatchExecutor:
         with self._cond:
             self._stopping.set()
             self._cond.notify_all()
+
+        # The dispatcher may be claiming one last item: join it before taking
+        # the list of running items, so that item gets the grace too.
+        if self._dispatcher is not None:
+            self._dispatcher.join()
+        with self._cond:
             running = [future for _, future in self._held.values()]
 
         logger.info(
             "executor stopping; %d items running, %.1fs grace", len(running), grace
         )
-        if self._dispatcher is not None:
-            self._dispatcher.join()
         _, still_running = wait(running, timeout=grace)
 
         with self._cond:
