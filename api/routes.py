@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+import typing
+from typing import Any, TypeVar
 
+import pydantic
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
+from api import auth, openapi
 from api.errors import register_error_handlers
+from batch_dashboard.schemas import (
+    IDEMPOTENCY_KEY,
+    RESOURCE_ID,
+    ListBatchesQuery,
+    StatusQuery,
+)
 from batch_dashboard.service import (
     BatchService,
     InvalidInput,
     ServiceError,
+    invalid_input,
     status_view,
 )
 
@@ -55,19 +65,56 @@ def _body() -> Any:
         raise InvalidInput(f"the body is not valid JSON: {exc}", "body") from None
 
 
-def _int_arg(name: str, default: int, minimum: int = 0) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
+Query = TypeVar("Query", bound=pydantic.BaseModel)
 
-    if not raw.isdigit() or len(raw) > 9:
-        raise InvalidInput(f"'{name}' must be a whole number", name)
 
-    value = int(raw)
-    if value < minimum:
-        raise InvalidInput(f"'{name}' must be at least {minimum}", name)
+def _query(model: type[Query]) -> Query:
+    """The query string validated by ``model``; an empty value counts as absent."""
+    raw: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        values = [value for value in request.args.getlist(name) if value != ""]
+        if not values:
+            continue
+        if typing.get_origin(field.annotation) is list:
+            raw[name] = [part for value in values for part in value.split(",") if part]
+        else:
+            raw[name] = values[0]
 
-    return value
+    try:
+        return model.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise invalid_input(exc) from None
+
+
+def _resource_id(value: str, field: str) -> str:
+    """A path id as the document describes it; 400 otherwise."""
+    try:
+        return RESOURCE_ID.validate_python(value)
+    except pydantic.ValidationError:
+        raise InvalidInput(
+            f"'{field}' must be 1 to 64 letters, digits, '_' or '-'", field
+        ) from None
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+
+    # The draft writes the key as a structured-field string: "...".
+    if len(key) >= 2 and key.startswith('"') and key.endswith('"'):
+        key = key[1:-1]
+    try:
+        return IDEMPOTENCY_KEY.validate_python(key)
+    except pydantic.ValidationError:
+        raise InvalidInput(
+            "'Idempotency-Key' must be 1 to 255 printable ASCII characters",
+            "Idempotency-Key",
+        ) from None
+
+
+def _is_api_rule(rule: str) -> bool:
+    return rule == "/api" or rule.startswith("/api/")
 
 
 @bp.before_app_request
@@ -78,7 +125,7 @@ def _api_routes_only() -> None:
 
     rule = request.url_rule
     if rule is not None:
-        if not (rule.endpoint or "").startswith("api."):
+        if not _is_api_rule(rule.rule):
             raise NotFound()
         return
 
@@ -87,8 +134,8 @@ def _api_routes_only() -> None:
         adapter = current_app.url_map.bind_to_environ(request.environ)
         allowed = []
         for method in exc.valid_methods or ():
-            endpoint, _ = adapter.match(method=method)
-            if str(endpoint).startswith("api."):
+            matched, _ = adapter.match(method=method, return_rule=True)
+            if _is_api_rule(matched.rule):
                 allowed.append(method)
         if not allowed:
             raise NotFound()
@@ -107,13 +154,7 @@ def create_batch() -> Response:
     """Create a batch: 202 with its id, 400, 413, 415, 422, 429 or 404 when off."""
     service = _service()
     service.require_enabled()
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
-        raise InvalidInput(
-            "'Idempotency-Key' must be 1 to 255 printable characters",
-            "Idempotency-Key",
-        )
-
+    key = _idempotency_key()
     created = service.create(_body(), idempotency_key=key)
     batch = created.batch
     response = _json({"batchId": batch["id"], "status": batch["status"]}, 202)
@@ -128,46 +169,40 @@ def create_batch() -> Response:
 
 @bp.get("/jokes/batches")
 def list_batches() -> Response:
-    """Batches, newest first, by cursor: 200, 400, or 404 when off."""
-    statuses = [
-        part
-        for value in request.args.getlist("status")
-        for part in value.split(",")
-        if part
-    ]
-    page = _service().list(
-        statuses=statuses,
-        created_from=request.args.get("createdFrom"),
-        created_to=request.args.get("createdTo"),
-        text=request.args.get("q"),
-        sort=request.args.get("sort", "newest"),
-        cursor=request.args.get("cursor"),
-        limit=_int_arg("limit", 20, minimum=1),
-    )
-    return _json(page)
+    """Batches, filtered, sorted and paged by cursor: 200, 400, or 404 when off."""
+    service = _service()
+    service.require_enabled()
+    return _json(service.list_query(_query(ListBatchesQuery)))
 
 
 @bp.get("/jokes/batches/<batch_id>/status")
 def batch_status(batch_id: str) -> Response:
-    """A batch's status: 200, 400 for a bad createdAfter, 404 unknown or off."""
-    created_after = _int_arg("createdAfter", 0)
-    return _json(_service().status(batch_id, created_after))
+    """A batch's status: 200, 400 for a bad id or createdAfter, 404 unknown or off."""
+    service = _service()
+    service.require_enabled()
+    batch_id = _resource_id(batch_id, "batchId")
+    query = _query(StatusQuery)
+    return _json(service.status(batch_id, query.createdAfter))
 
 
 @bp.post("/jokes/batches/<batch_id>/cancel")
 def cancel_batch(batch_id: str) -> Response:
     """Cancel a batch: 200 with its status, 404 unknown, 409 when already over."""
-    batch, _ = _service().cancel(batch_id)
+    service = _service()
+    service.require_enabled()
+    batch, _ = service.cancel(_resource_id(batch_id, "batchId"))
     return _json(status_view(batch))
 
 
 @bp.get("/jokes/<joke_id>")
 def get_joke(joke_id: str) -> Response:
-    """One joke with its text, time, batch and prompt: 200 or 404."""
-    return _json(_service().joke(joke_id))
+    """One joke with its text, time, batch and prompt: 200, 400 or 404."""
+    return _json(_service().joke(_resource_id(joke_id, "jokeId")))
 
 
 def init_app(app: Flask) -> None:
-    """Mount the blueprint and the JSON error handlers on ``app``."""
+    """Mount the blueprints, the token check and the JSON error handlers."""
     app.register_blueprint(bp)
+    openapi.init_app(app)
+    auth.init_app(app)
     register_error_handlers(app)

@@ -14,7 +14,12 @@ from typing import Any
 
 import pydantic
 
-from batch_dashboard.schemas import CreateBatchRequest
+from batch_dashboard.schemas import (
+    MAX_PAGE,
+    CreateBatchRequest,
+    ListBatchesQuery,
+    SortName,
+)
 from batch_dashboard.settings import Settings
 from db.states import BatchStatus, IllegalTransition
 from db.stores import (
@@ -24,13 +29,12 @@ from db.stores import (
     IdempotencyConflict,
     JokeStore,
 )
-from db.timeutil import isoformat, parse_iso
+from db.timeutil import as_utc, isoformat, parse_iso
 from generator.executor import Executor
 
 logger = logging.getLogger(__name__)
 
-MAX_PAGE = 100
-SORTS = ("newest", "oldest")
+SORTS: tuple[SortName, ...] = ("newest", "oldest", "progress", "-progress")
 
 
 class ServiceError(Exception):
@@ -85,7 +89,13 @@ class Created:
 
 
 def _field_of(error: Any) -> str:
-    return ".".join(str(part) for part in error["loc"]) or "body"
+    # A union adds its member's tag ("constrained-int", "none") to the path.
+    parts = [
+        str(part)
+        for part in error["loc"]
+        if not (isinstance(part, str) and ("-" in part or part == "none"))
+    ]
+    return ".".join(parts) or "body"
 
 
 def _message_of(error: Any) -> str:
@@ -94,7 +104,15 @@ def _message_of(error: Any) -> str:
         return f"unknown field '{field}'"
     if error["type"] == "missing":
         return f"'{field}' is required"
+    if error["type"] == "string_pattern_mismatch" and field.startswith("prompts."):
+        return f"'{field}' may not contain NUL characters"
     return f"'{field}': {error['msg']}"
+
+
+def invalid_input(exc: pydantic.ValidationError) -> InvalidInput:
+    """The first error of a failed validation, naming its field."""
+    first = exc.errors(include_url=False, include_input=False)[0]
+    return InvalidInput(_message_of(first), _field_of(first))
 
 
 def status_view(batch: dict[str, Any], created_after: int = 0) -> dict[str, Any]:
@@ -133,20 +151,50 @@ def joke_view(joke: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _encode_cursor(batch: dict[str, Any]) -> str:
-    raw = json.dumps([isoformat(batch["created_at"]), batch["id"]])
+def _done(batch: dict[str, Any]) -> int:
+    return batch["created_count"] + batch["duplicate_count"] + batch["failed_count"]
+
+
+def _encode_cursor(batch: dict[str, Any], sort: str) -> str:
+    """A cursor names the sort and the last row's sort key, so it can resume."""
+    # Microseconds, not the milliseconds of the API's times: rows created in
+    # the same millisecond must still fall on one side of the cursor.
+    at = as_utc(batch["created_at"])
+    assert at is not None
+    key: list[Any] = [at.isoformat(timespec="microseconds"), batch["id"]]
+    if sort in ("progress", "-progress"):
+        key = [_done(batch), batch["total"], *key]
+    raw = json.dumps({"sort": sort, "after": key}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+def _decode_cursor(cursor: str, sort: str) -> tuple[Any, ...]:
+    refused = InvalidInput("'cursor' is not a cursor this API gave out", "cursor")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        at, batch_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return parse_iso(at), str(batch_id)
-    except (ValueError, TypeError) as exc:
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        key = data["after"]
+        at, batch_id = key[-2:]
+        position: tuple[Any, ...] = (parse_iso(at), str(batch_id))
+        if sort in ("progress", "-progress"):
+            done, total = key[:-2]
+            if not (type(done) is int and type(total) is int and total > 0):
+                raise refused
+            position = (done, total, *position)
+        elif len(key) != 2:
+            raise refused
+    except InvalidInput:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        raise refused from exc
+
+    if data.get("sort") != sort:
         raise InvalidInput(
-            "'cursor' is not a cursor this API gave out", "cursor"
-        ) from exc
+            "'cursor' belongs to another sort; pass the same 'sort' as the page "
+            "it came from",
+            "cursor",
+        )
+    return position
 
 
 class BatchService:
@@ -182,8 +230,7 @@ class BatchService:
         try:
             request = CreateBatchRequest.model_validate(body)
         except pydantic.ValidationError as exc:
-            first = exc.errors()[0]
-            raise InvalidInput(_message_of(first), _field_of(first)) from None
+            raise invalid_input(exc) from None
 
         size = request.batchSize
         if size is None:
@@ -196,12 +243,6 @@ class BatchService:
         limit = self.settings.max_batch_size
         if size > limit:
             raise InvalidInput(f"'batchSize' must be at most {limit}", "batchSize")
-
-        for index, prompt in enumerate(request.prompts):
-            if "\x00" in prompt:
-                raise InvalidInput(
-                    "'prompts' may not contain NUL characters", f"prompts.{index}"
-                )
 
         return request.model_copy(update={"batchSize": size})
 
@@ -294,14 +335,26 @@ class BatchService:
             created_to=_parse_time(created_to, "createdTo"),
             text=text,
             sort=sort,
-            after=_decode_cursor(cursor) if cursor else None,
+            after=_decode_cursor(cursor, sort) if cursor else None,
             limit=limit + 1,
         )
         page, more = rows[:limit], len(rows) > limit
         return {
             "batches": [status_view(row) for row in page],
-            "nextCursor": _encode_cursor(page[-1]) if more else None,
+            "nextCursor": _encode_cursor(page[-1], sort) if more else None,
         }
+
+    def list_query(self, query: ListBatchesQuery) -> dict[str, Any]:
+        """``list`` for a validated query of the REST API."""
+        return self.list(
+            statuses=query.status,
+            created_from=query.createdFrom,
+            created_to=query.createdTo,
+            text=query.q,
+            sort=query.sort,
+            cursor=query.cursor,
+            limit=query.limit,
+        )
 
     def joke(self, joke_id: str) -> dict[str, Any]:
         joke = self.jokes.get(joke_id)
@@ -316,6 +369,6 @@ def _parse_time(value: str | None, field: str) -> datetime | None:
         return None
 
     try:
-        return parse_iso(value)
-    except ValueError:
+        return parse_iso(value.upper())
+    except (ValueError, OverflowError):
         raise InvalidInput(f"'{field}' must be an ISO 8601 time", field) from None

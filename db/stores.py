@@ -648,10 +648,14 @@ class BatchStore:
         created_to: datetime | None = None,
         text: str | None = None,
         sort: str = "newest",
-        after: tuple[datetime, str] | None = None,
+        after: tuple[Any, ...] | None = None,
         limit: int = 20,
     ) -> list[dict[str, Any]]:
-        """A page of batches; ``after`` is the (created_at, id) of the last row."""
+        """A page of batches after the sort key of the last row seen.
+
+        ``after`` is ``(created_at, id)`` for the time sorts and
+        ``(done, total, created_at, id)`` for ``progress``/``-progress``.
+        """
         query = select(batches)
         if statuses:
             query = query.where(batches.c.status.in_(list(statuses)))
@@ -660,25 +664,29 @@ class BatchStore:
         if created_to is not None:
             query = query.where(batches.c.created_at < created_to)
         if text:
-            query = query.where(batches.c.search_text.contains(text.casefold()))
-        if after is not None:
-            at, last_id = after
-            if sort == "oldest":
-                query = query.where(
-                    or_(
-                        batches.c.created_at > at,
-                        and_(batches.c.created_at == at, batches.c.id > last_id),
-                    )
-                )
-            else:
-                query = query.where(
-                    or_(
-                        batches.c.created_at < at,
-                        and_(batches.c.created_at == at, batches.c.id < last_id),
-                    )
-                )
+            query = query.where(
+                batches.c.search_text.contains(text.casefold(), autoescape=True)
+            )
 
-        query = query.order_by(*SORTS.get(sort, SORTS["newest"])).limit(limit)
+        newest = batches.c.created_at.desc(), batches.c.id.desc()
+        if sort == "oldest":
+            order: tuple[Any, ...] = (batches.c.created_at.asc(), batches.c.id.asc())
+        elif sort in ("progress", "-progress"):
+            done = (
+                batches.c.created_count
+                + batches.c.duplicate_count
+                + batches.c.failed_count
+            )
+            # Progress is done / total; ratios compare exactly as done * total'.
+            ratio = (done * 1.0) / batches.c.total
+            order = (ratio.asc() if sort == "progress" else ratio.desc(), *newest)
+        else:
+            order = newest
+
+        if after is not None:
+            query = query.where(_after(sort, after))
+
+        query = query.order_by(*order).limit(limit)
         with read_connection(self.engine) as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
@@ -710,6 +718,29 @@ class BatchStore:
     def count(self) -> int:
         with read_connection(self.engine) as conn:
             return conn.execute(select(func.count()).select_from(batches)).scalar_one()
+
+
+def _after(sort: str, after: tuple[Any, ...]) -> Any:
+    """Rows strictly after the sort key ``after`` in the order of ``sort``."""
+    at, last_id = after[-2:]
+    if sort == "oldest":
+        return or_(
+            batches.c.created_at > at,
+            and_(batches.c.created_at == at, batches.c.id > last_id),
+        )
+
+    older = or_(
+        batches.c.created_at < at,
+        and_(batches.c.created_at == at, batches.c.id < last_id),
+    )
+    if sort not in ("progress", "-progress"):
+        return older
+
+    done_then, total_then = after[:2]
+    done = batches.c.created_count + batches.c.duplicate_count + batches.c.failed_count
+    mine, theirs = done * total_then, batches.c.total * done_then
+    further = mine > theirs if sort == "progress" else mine < theirs
+    return or_(further, and_(mine == theirs, older))
 
 
 __all__ = [
