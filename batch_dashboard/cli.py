@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
 from collections.abc import Sequence
 from types import FrameType
-from typing import Any
+from typing import Any, TextIO
 
-from batch_dashboard.settings import SETTINGS, SettingsError, load_settings
+from batch_dashboard.client import ApiError, Client, ClientError, WaitTimeout
+from batch_dashboard.settings import SETTINGS, Settings, SettingsError, load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +59,58 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"{setting.help} (env {setting.env})",
         )
     serve.set_defaults(handler=serve_command)
+    _add_client_commands(commands)
 
     return parser
+
+
+def _client_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url",
+        help="server URL (env BATCH_DASHBOARD_CLIENT_URL, default "
+        "http://127.0.0.1:8050); the token comes from BATCH_DASHBOARD_API_TOKEN",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON only")
+
+
+def _add_client_commands(commands: Any) -> None:
+    submit = commands.add_parser(
+        "submit",
+        help="start a batch through the REST API",
+        description="Start a batch. Exit status with --wait: 0 completed, "
+        f"{EXIT_BATCH_FAILED} failed or cancelled, {EXIT_TIMEOUT} timed out, "
+        f"{EXIT_ERROR} refused or unreachable.",
+    )
+    submit.add_argument("--size", type=int, metavar="N", help="jokes to generate")
+    submit.add_argument(
+        "--prompt",
+        action="append",
+        default=[],
+        metavar="P",
+        help="a topic; repeat for several",
+    )
+    submit.add_argument(
+        "--wait", action="store_true", help="poll until the batch is finished"
+    )
+    submit.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long --wait waits (env BATCH_DASHBOARD_CLIENT_WAIT_TIMEOUT, "
+        "default 60)",
+    )
+    _client_options(submit)
+    submit.set_defaults(handler=submit_command)
+
+    status = commands.add_parser("status", help="show a batch's status")
+    status.add_argument("batch_id", metavar="BATCH_ID")
+    _client_options(status)
+    status.set_defaults(handler=status_command)
+
+    cancel = commands.add_parser("cancel", help="cancel a batch")
+    cancel.add_argument("batch_id", metavar="BATCH_ID")
+    _client_options(cancel)
+    cancel.set_defaults(handler=cancel_command)
 
 
 def configure_logging(level: str) -> None:
@@ -114,6 +166,131 @@ def serve_command(args: argparse.Namespace) -> int:
         runtime.executor.shutdown()
         runtime.engine.dispose()
 
+    return 0
+
+
+EXIT_BATCH_FAILED = 1
+EXIT_TIMEOUT = 3
+EXIT_ERROR = 4
+BAR_WIDTH = 30
+
+
+def _client(args: argparse.Namespace) -> tuple[Client, Settings]:
+    settings = load_settings()
+    client = Client(
+        args.url or settings.client_url,
+        token=settings.api_token,
+        timeout=settings.client_request_timeout,
+    )
+    return client, settings
+
+
+def _line(status: dict[str, Any]) -> str:
+    done = status["total"] - status["remaining"]
+    return (
+        f"{status['batchId']} {status['status']} {done}/{status['total']} "
+        f"created={len(status['createdIds'])} duplicates={status['duplicates']} "
+        f"failed={status['failed']} cancelled={status['cancelled']}"
+    )
+
+
+def _bar(status: dict[str, Any]) -> str:
+    total = max(status["total"], 1)
+    done = status["total"] - status["remaining"]
+    filled = round(BAR_WIDTH * done / total)
+    bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+    return f"\r[{bar}] {done}/{status['total']} {status['status']:<11}"
+
+
+class _Progress:
+    """A bar on a terminal; otherwise one plain line per visible change."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.version: int | None = None
+
+    def __call__(self, status: dict[str, Any]) -> None:
+        if self.tty:
+            self.stream.write(_bar(status))
+        elif status["version"] != self.version:
+            self.stream.write(_line(status) + "\n")
+        self.version = status["version"]
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty and self.version is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _show(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
+    print(json.dumps(payload) if args.json else text, flush=True)
+
+
+def _refused(args: argparse.Namespace, exc: ClientError) -> int:
+    if args.json:
+        error: dict[str, Any] = {"message": str(exc)}
+        if isinstance(exc, ApiError):
+            error.update(status=exc.status, code=exc.code, field=exc.field)
+        print(json.dumps({"error": error}), flush=True)
+    print(f"batch-dashboard: {exc}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def submit_command(args: argparse.Namespace) -> int:
+    """Start a batch; with --wait, follow it to the end."""
+    client, settings = _client(args)
+    timeout = settings.client_wait_timeout if args.timeout is None else args.timeout
+    try:
+        created = client.submit(
+            args.size, args.prompt, retry_for=timeout if args.wait else 0.0
+        )
+    except ClientError as exc:
+        return _refused(args, exc)
+
+    if not args.wait:
+        _show(args, created, f"{created['batchId']} {created['status']}")
+        return 0
+
+    if not args.json:
+        print(f"{created['batchId']} {created['status']}", flush=True)
+    progress = _Progress(sys.stderr)
+    try:
+        final = client.wait(created["batchId"], timeout, on_status=progress)
+    except WaitTimeout as exc:
+        progress.close()
+        last = exc.last or {"batchId": created["batchId"]}
+        _show(args, {**last, "timedOut": True}, f"timed out: {exc}")
+        return EXIT_TIMEOUT
+    except ClientError as exc:
+        progress.close()
+        return _refused(args, exc)
+
+    progress.close()
+    _show(args, final, _line(final))
+    return 0 if final["status"] == "completed" else EXIT_BATCH_FAILED
+
+
+def status_command(args: argparse.Namespace) -> int:
+    client, _ = _client(args)
+    try:
+        status = client.status(args.batch_id)
+    except ClientError as exc:
+        return _refused(args, exc)
+
+    _show(args, status, _line(status))
+    return 0
+
+
+def cancel_command(args: argparse.Namespace) -> int:
+    client, _ = _client(args)
+    try:
+        status = client.cancel(args.batch_id)
+    except ClientError as exc:
+        return _refused(args, exc)
+
+    _show(args, status, _line(status))
     return 0
 
 

@@ -226,6 +226,29 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=1,
     ),
     Setting("LOG_LEVEL", "INFO", str, "level", "Level of the `serve` log."),
+    Setting(
+        "CLIENT_URL",
+        "http://127.0.0.1:8050",
+        str,
+        "URL",
+        "Server the `submit`, `status` and `cancel` commands talk to.",
+    ),
+    Setting(
+        "CLIENT_WAIT_TIMEOUT",
+        60.0,
+        float,
+        "seconds",
+        "How long `submit --wait` waits for a terminal status.",
+        minimum=0,
+    ),
+    Setting(
+        "CLIENT_REQUEST_TIMEOUT",
+        10.0,
+        float,
+        "seconds",
+        "Timeout of one request the client makes.",
+        minimum=0.1,
+    ),
 )
 
 _BY_KEY = {setting.key: setting for setting in SETTINGS}
