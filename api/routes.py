@@ -23,7 +23,6 @@ from batch_dashboard.service import (
     BatchService,
     InvalidInput,
     ServiceError,
-    invalid_input,
     status_view,
 )
 
@@ -83,7 +82,9 @@ def _query(model: type[Query]) -> Query:
     try:
         return model.model_validate(raw)
     except pydantic.ValidationError as exc:
-        raise invalid_input(exc) from None
+        first = exc.errors(include_url=False, include_input=False)[0]
+        name = str(first["loc"][0])
+        raise InvalidInput(f"'{name}': {first['msg']}", name) from None
 
 
 def _resource_id(value: str, field: str) -> str:
