@@ -21,6 +21,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     and_,
+    bindparam,
     func,
     insert,
     or_,
@@ -29,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from db.engine import read_connection, write_transaction
+from db.engine import read_connection, single_read, write_transaction
 from db.models import batches, items, jokes
 from db.states import (
     ACTIVE,
@@ -193,6 +194,9 @@ class JokeStore:
         with read_connection(self.engine) as conn:
             return conn.execute(select(func.count()).select_from(jokes)).scalar_one()
 
+
+# Built once: the status poll's one statement, the hottest read there is.
+_BATCH_BY_ID = select(batches).where(batches.c.id == bindparam("batch_id"))
 
 SORTS = {
     "newest": (batches.c.created_at.desc(), batches.c.id.desc()),
@@ -621,14 +625,14 @@ class BatchStore:
     # -- reads (request handlers and the dashboard) --------------------------
 
     def _row(self, conn: Connection, batch_id: str) -> dict[str, Any]:
-        row = conn.execute(select(batches).where(batches.c.id == batch_id)).first()
+        row = conn.execute(_BATCH_BY_ID, {"batch_id": batch_id}).first()
         if row is None:
             raise BatchNotFound(batch_id)
 
         return dict(row._mapping)
 
     def get(self, batch_id: str) -> dict[str, Any]:
-        with read_connection(self.engine) as conn:
+        with single_read(self.engine) as conn:
             return self._row(conn, batch_id)
 
     def get_many(self, batch_ids: Sequence[str]) -> list[dict[str, Any]]:
