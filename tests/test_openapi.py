@@ -200,3 +200,27 @@ def test_property_no_5xx_and_every_answer_conforms(quiet_app: Flask, mode: str) 
             case.call_and_validate(checks=CHECKS)
 
         run()
+
+
+@pytest.mark.browser
+def test_the_docs_page_renders_every_operation_offline(
+    make_app: Any, dash_duo: Any
+) -> None:
+    app = make_app(start=False)
+    dash_duo.start_server(app.extensions["batch_dashboard_dash"])
+    document = served_document(app)
+
+    dash_duo.driver.get(dash_duo.server_url.rstrip("/") + "/api/docs")
+
+    dash_duo.wait_for_element(".opblock-summary", timeout=20)
+    text = dash_duo.driver.find_element("css selector", "#swagger-ui").text
+    for path, item in document["paths"].items():
+        assert path in text
+        for operation in item.values():
+            assert operation["summary"] in text
+    assert "Unable to render" not in text
+    requested = dash_duo.driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert requested
+    assert all(url.startswith(dash_duo.server_url.rstrip("/")) for url in requested)
