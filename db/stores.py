@@ -7,12 +7,13 @@ transaction); request handlers create and cancel batches and otherwise read.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
 import secrets
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 
 from db.engine import read_connection, single_read, write_transaction
 from db.models import batches, items, jokes
@@ -197,6 +199,39 @@ class JokeStore:
 
 # Built once: the status poll's one statement, the hottest read there is.
 _BATCH_BY_ID = select(batches).where(batches.c.id == bindparam("batch_id"))
+
+_BATCH_COLUMNS = [column.name for column in _BATCH_BY_ID.selected_columns]
+
+
+def _fetch_batch(conn: Connection, batch_id: str) -> dict[str, Any]:
+    """``_BATCH_BY_ID`` run on the driver, its columns read by their own types.
+
+    The same row as ``_row`` at less than half the cost: a status poll is
+    mostly SQLAlchemy's per-statement bookkeeping otherwise.
+    """
+    sql, processors = _batch_reader(conn.dialect)
+    cursor = conn.connection.driver_connection.execute(sql, (batch_id,))
+    row = cursor.fetchone()
+    cursor.close()
+    if row is None:
+        raise BatchNotFound(batch_id)
+
+    return {
+        name: process(value) if process else value
+        for name, process, value in zip(_BATCH_COLUMNS, processors, row, strict=True)
+    }
+
+
+@functools.cache
+def _batch_reader(dialect: Dialect) -> tuple[str, list[Callable[[Any], Any] | None]]:
+    """The SQL of ``_BATCH_BY_ID`` (one ``?`` for the id) and its column readers."""
+    sql = str(_BATCH_BY_ID.compile(dialect=dialect))
+    processors = [
+        column.type._cached_result_processor(dialect, None)
+        for column in _BATCH_BY_ID.selected_columns
+    ]
+    return sql, processors
+
 
 SORTS = {
     "newest": (batches.c.created_at.desc(), batches.c.id.desc()),
@@ -633,6 +668,8 @@ class BatchStore:
 
     def get(self, batch_id: str) -> dict[str, Any]:
         with single_read(self.engine) as conn:
+            if conn.dialect.name == "sqlite":
+                return _fetch_batch(conn, batch_id)
             return self._row(conn, batch_id)
 
     def get_many(self, batch_ids: Sequence[str]) -> list[dict[str, Any]]:
