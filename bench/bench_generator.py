@@ -23,8 +23,9 @@ from sqlalchemy import func, select
 
 from batch_dashboard.settings import load_settings
 from bench.common import median, quick, ratio_line
-from db import BatchStore, JokeStore, create_store_engine, models
+from db import BatchStore, JokeStore, create_store_engine
 from db.engine import BUSY_TIMEOUT_MS
+from db.models import batches as batch_table
 from db.stores import content_hash
 from generator import JokeRequest, ThreadPoolBatchExecutor
 
@@ -59,7 +60,7 @@ def generator_rate(folder: Path, batches: int, size: int, workers: int) -> float
     )
     ids = [store.create([None] * size, [])[0]["id"] for _ in range(batches)]
     unfinished = select(func.count()).where(
-        models.batches.c.id.in_(ids), models.batches.c.completed_at.is_(None)
+        batch_table.c.id.in_(ids), batch_table.c.completed_at.is_(None)
     )
     try:
         started = time.perf_counter()
@@ -94,7 +95,7 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 def _raw_rows(batch_id: str, count: int) -> list[tuple[tuple[Any, ...], ...]]:
     stamp = "2026-01-01 00:00:00.000000"
-    rows = []
+    rows: list[tuple[tuple[Any, ...], ...]] = []
     for position in range(count):
         text = f"Counter joke {position} for {batch_id} item {position}."
         joke_id = f"joke_{hashlib.sha1(text.encode()).hexdigest()[:16]}"

@@ -13,7 +13,7 @@ import logging
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -210,7 +210,9 @@ def _fetch_batch(conn: Connection, batch_id: str) -> dict[str, Any]:
     mostly SQLAlchemy's per-statement bookkeeping otherwise.
     """
     sql, processors = _batch_reader(conn.dialect)
-    cursor = conn.connection.driver_connection.execute(sql, (batch_id,))
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    cursor = driver.execute(sql, (batch_id,))
     row = cursor.fetchone()
     cursor.close()
     if row is None:
@@ -223,7 +225,7 @@ def _fetch_batch(conn: Connection, batch_id: str) -> dict[str, Any]:
 
 
 @functools.cache
-def _batch_reader(dialect: Dialect) -> tuple[str, list[Callable[[Any], Any] | None]]:
+def _batch_reader(dialect: Dialect) -> tuple[str, list[Any]]:
     """The SQL of ``_BATCH_BY_ID`` (one ``?`` for the id) and its column readers."""
     sql = str(_BATCH_BY_ID.compile(dialect=dialect))
     processors = [
