@@ -65,14 +65,19 @@ def _insert_ignoring_conflict(
     conn: Connection, table: Any, row: dict[str, Any]
 ) -> bool:
     """Insert ``row`` unless its unique key exists; say whether it went in."""
-    if conn.dialect.name == "postgresql":
-        stmt: Any = postgresql.insert(table).values(row).on_conflict_do_nothing()
-    elif conn.dialect.name == "sqlite":
-        stmt = sqlite.insert(table).values(row).on_conflict_do_nothing()
-    else:
-        raise NotImplementedError(f"no conflict-free insert for {conn.dialect.name}")
+    return (
+        conn.execute(_conflict_free_insert(conn.dialect.name, table), row).rowcount == 1
+    )
 
-    return conn.execute(stmt).rowcount == 1
+
+@functools.cache
+def _conflict_free_insert(dialect: str, table: Any) -> Any:
+    # Built once per table: the generator inserts a joke per item.
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"no conflict-free insert for {dialect}")
 
 
 @dataclass(frozen=True)
@@ -199,6 +204,51 @@ class JokeStore:
 
 # Built once: the status poll's one statement, the hottest read there is.
 _BATCH_BY_ID = select(batches).where(batches.c.id == bindparam("batch_id"))
+
+# The generator's statements, built once: each item runs them.
+_STATUS_BY_ID = select(batches.c.status).where(batches.c.id == bindparam("batch_id"))
+_CLAIM_NEXT = (
+    update(items)
+    .where(
+        items.c.id
+        == select(items.c.id)
+        .where(
+            items.c.batch_id == bindparam("b_batch"),
+            items.c.state == ItemState.PENDING,
+        )
+        .order_by(items.c.position)
+        .limit(1)
+        .scalar_subquery()
+    )
+    .values(
+        state=ItemState.RUNNING,
+        claim_token=bindparam("b_token"),
+        started_at=bindparam("b_now"),
+    )
+    .returning(items.c.id, items.c.position, items.c.prompt, items.c.attempts)
+)
+_FINISH_HELD = (
+    update(items)
+    .where(
+        items.c.id == bindparam("b_item"),
+        items.c.state == ItemState.RUNNING,
+        items.c.claim_token == bindparam("b_token"),
+    )
+    .values(
+        state=bindparam("state"),
+        attempts=bindparam("attempts"),
+        joke_id=bindparam("joke_id"),
+        error=bindparam("error"),
+        finished_at=bindparam("finished_at"),
+        claim_token=None,
+    )
+)
+
+_HOLD_ONE_MORE = (
+    update(batches)
+    .where(batches.c.id == bindparam("b_batch"))
+    .values(running_count=batches.c.running_count + 1)
+)
 
 _BATCH_COLUMNS = [column.name for column in _BATCH_BY_ID.selected_columns]
 
@@ -423,38 +473,31 @@ class BatchStore:
         token = secrets.token_hex(8)
         with write_transaction(self.engine) as conn:
             status = conn.execute(
-                select(batches.c.status).where(batches.c.id == batch_id)
+                _STATUS_BY_ID, {"batch_id": batch_id}
             ).scalar_one_or_none()
             if status is None or BatchStatus(status).terminal:
                 return None
 
-            next_id = (
-                select(items.c.id)
-                .where(items.c.batch_id == batch_id, items.c.state == ItemState.PENDING)
-                .order_by(items.c.position)
-                .limit(1)
-                .scalar_subquery()
-            )
             row = conn.execute(
-                update(items)
-                .where(items.c.id == next_id)
-                .values(state=ItemState.RUNNING, claim_token=token, started_at=now)
-                .returning(
-                    items.c.id, items.c.position, items.c.prompt, items.c.attempts
-                )
+                _CLAIM_NEXT, {"b_batch": batch_id, "b_token": token, "b_now": now}
             ).first()
             if row is None:
                 return None
 
-            values: dict[str, Any] = {"running_count": batches.c.running_count + 1}
             if status == BatchStatus.QUEUED:
-                values.update(
-                    status=BatchStatus.IN_PROGRESS,
-                    started_at=now,
-                    updated_at=now,
-                    version=batches.c.version + 1,
+                conn.execute(
+                    update(batches)
+                    .where(batches.c.id == batch_id)
+                    .values(
+                        running_count=batches.c.running_count + 1,
+                        status=BatchStatus.IN_PROGRESS,
+                        started_at=now,
+                        updated_at=now,
+                        version=batches.c.version + 1,
+                    )
                 )
-            conn.execute(update(batches).where(batches.c.id == batch_id).values(values))
+            else:
+                conn.execute(_HOLD_ONE_MORE, {"b_batch": batch_id})
 
         if status == BatchStatus.QUEUED:
             logger.info("batch %s in progress", batch_id)
@@ -510,20 +553,16 @@ class BatchStore:
     ) -> Outcome:
         now = utcnow()
         held = conn.execute(
-            update(items)
-            .where(
-                items.c.id == item.id,
-                items.c.state == ItemState.RUNNING,
-                items.c.claim_token == item.token,
-            )
-            .values(
-                state=state,
-                attempts=attempts,
-                joke_id=joke_id,
-                error=error,
-                finished_at=now,
-                claim_token=None,
-            )
+            _FINISH_HELD,
+            {
+                "b_item": item.id,
+                "b_token": item.token,
+                "state": state,
+                "attempts": attempts,
+                "joke_id": joke_id,
+                "error": error,
+                "finished_at": now,
+            },
         ).rowcount
         batch = self._row(conn, item.batch_id)
         if not held:
