@@ -41,11 +41,8 @@ def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
 def _sqlite_begin(conn: Connection) -> None:
     # Writers take the write lock up front: a deferred BEGIN that reads and
     # then writes can fail with "database is locked" despite the timeout.
-    # A single-statement read (mode None) needs no BEGIN: SQLite runs the
-    # statement in a snapshot of its own.
     mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-    if mode:
-        conn.exec_driver_sql(f"BEGIN {mode}")
+    conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def create_store_engine(url: str, pool_size: int = 16) -> Engine:
@@ -84,13 +81,6 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         with conn.begin():
             yield conn
-
-
-@contextmanager
-def single_read(engine: Engine) -> Iterator[Connection]:
-    """A connection for one read statement, the cheapest there is (status polls)."""
-    with engine.connect() as conn:
-        yield conn.execution_options(sqlite_begin=None)
 
 
 @contextmanager

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
-from db.engine import read_connection, single_read, write_transaction
+from db.engine import read_connection, write_transaction
 from db.models import batches, items, jokes
 from db.states import (
     ACTIVE,
@@ -253,18 +253,24 @@ _HOLD_ONE_MORE = (
 _BATCH_COLUMNS = [column.name for column in _BATCH_BY_ID.selected_columns]
 
 
-def _fetch_batch(conn: Connection, batch_id: str) -> dict[str, Any]:
-    """``_BATCH_BY_ID`` run on the driver, its columns read by their own types.
+def _fetch_batch(engine: Engine, batch_id: str) -> dict[str, Any]:
+    """``_BATCH_BY_ID`` run on a pooled driver connection, its columns read by
+    their own types.
 
-    The same row as ``_row`` at less than half the cost: a status poll is
-    mostly SQLAlchemy's per-statement bookkeeping otherwise.
+    The same row as ``_row`` at a third of the cost: a status poll is mostly
+    SQLAlchemy's per-statement bookkeeping otherwise. One statement needs no
+    BEGIN: SQLite reads it from one snapshot.
     """
-    sql, processors = _batch_reader(conn.dialect)
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    cursor = driver.execute(sql, (batch_id,))
-    row = cursor.fetchone()
-    cursor.close()
+    sql, processors = _batch_reader(engine.dialect)
+    pooled = engine.raw_connection()
+    try:
+        driver = pooled.driver_connection
+        assert driver is not None
+        cursor = driver.execute(sql, (batch_id,))
+        row = cursor.fetchone()
+        cursor.close()
+    finally:
+        pooled.close()
     if row is None:
         raise BatchNotFound(batch_id)
 
@@ -708,9 +714,10 @@ class BatchStore:
         return dict(row._mapping)
 
     def get(self, batch_id: str) -> dict[str, Any]:
-        with single_read(self.engine) as conn:
-            if conn.dialect.name == "sqlite":
-                return _fetch_batch(conn, batch_id)
+        if self.engine.dialect.name == "sqlite":
+            return _fetch_batch(self.engine, batch_id)
+
+        with read_connection(self.engine) as conn:
             return self._row(conn, batch_id)
 
     def get_many(self, batch_ids: Sequence[str]) -> list[dict[str, Any]]:
