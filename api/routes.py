@@ -13,6 +13,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from api import auth, openapi
 from api.errors import register_error_handlers
+from api.events import bp as events_bp
 from batch_dashboard.schemas import (
     IDEMPOTENCY_KEY,
     RESOURCE_ID,
@@ -204,6 +205,7 @@ def get_joke(joke_id: str) -> Response:
 def init_app(app: Flask) -> None:
     """Mount the blueprints, the token check and the JSON error handlers."""
     app.register_blueprint(bp)
+    app.register_blueprint(events_bp, url_prefix="/api")
     openapi.init_app(app)
     auth.init_app(app)
     register_error_handlers(app)

@@ -6,13 +6,14 @@ import atexit
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response
 from sqlalchemy import Engine
 
+from batch_dashboard.events import ChangeFeed
 from batch_dashboard.service import BatchService
 from batch_dashboard.settings import Settings, load_settings
 from db import BatchStore, JokeStore, create_store_engine
@@ -31,6 +32,8 @@ class Runtime:
     engine: Engine
     service: BatchService
     executor: ThreadPoolBatchExecutor
+    # Batch changes the executor publishes; event streams wait on it.
+    feed: ChangeFeed = field(default_factory=ChangeFeed)
 
 
 def _database_url(settings: Settings, instance_path: str) -> str:
@@ -82,6 +85,7 @@ def create_app(
     provider = make_provider(
         settings.provider, seed=settings.provider_seed, delay=settings.provider_delay
     )
+    feed = ChangeFeed()
     executor = ThreadPoolBatchExecutor(
         batches,
         provider,
@@ -90,9 +94,12 @@ def create_app(
         provider_retries=settings.provider_retries,
         retry_backoff=settings.retry_backoff,
         shutdown_grace=settings.shutdown_grace,
+        on_change=feed.publish,
     )
     service = BatchService(settings, batches, jokes, executor)
-    app.extensions["batch_dashboard"] = Runtime(settings, engine, service, executor)
+    app.extensions["batch_dashboard"] = Runtime(
+        settings, engine, service, executor, feed
+    )
 
     from api import init_app as init_api
     from dashboard import init_app as init_dashboard

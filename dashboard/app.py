@@ -11,7 +11,8 @@ from flask import Flask
 
 from batch_dashboard.service import BatchService
 from dashboard.callbacks import register_callbacks
-from dashboard.layout import build_layout
+from dashboard.export import register_exports
+from dashboard.layout import build_shell
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ def assets_folder() -> str:
     spec = importlib.util.find_spec("assets")
     if spec is not None and spec.submodule_search_locations:
         for location in spec.submodule_search_locations:
-            if (Path(location) / "dashboard.css").exists():
+            if (Path(location) / "batch_dashboard.js").exists():
                 return str(location)
 
     return str(Path(__file__).resolve().parent.parent / "assets")
@@ -38,8 +39,11 @@ def init_app(server: Flask, service: BatchService) -> dash.Dash:
         update_title=None,
         serve_locally=True,
         compress=False,
+        # Pages are drawn by the router, so most components appear later.
+        suppress_callback_exceptions=True,
     )
-    app.layout = lambda: build_layout(service)
+    app.layout = lambda: build_shell(service.enabled)
     register_callbacks(app, service)
+    register_exports(server, service)
     server.extensions["batch_dashboard_dash"] = app
     return app

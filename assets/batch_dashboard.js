@@ -1,0 +1,353 @@
+/**
+ * batch_dashboard.js: the browser side of the Batch Status Dashboard.
+ *
+ * A small module with no dependencies, usable by any page as it is:
+ *
+ *   BatchDashboard.createBatch({batchSize: 5, prompts: []})
+ *       -> Promise of {batchId, status}; rejects with the API's error object.
+ *   BatchDashboard.pollStatus(batchId, {onStatus, onError, interval})
+ *       -> {stop()}: one request at a time, exponential backoff on errors,
+ *          stops by itself when the batch is terminal.
+ *   BatchDashboard.subscribe(url, {onStatus, onEnd, onError})
+ *       -> {close()}: a Server-Sent Events stream of status changes.
+ *   new BatchDashboard.Gate({interval})
+ *       -> decides when a poll may go out: never two at once, backoff after
+ *          failures, none while the tab is hidden, one on its return.
+ *
+ * The dashboard's Dash clientside callbacks use it through
+ * window.dash_clientside.batch_dashboard (gate, stream).
+ */
+(function (root) {
+  "use strict";
+
+  var API = "/api/jokes/batches";
+  var TERMINAL = { completed: true, failed: true, cancelled: true };
+  var MAX_BACKOFF_MS = 60000;
+  // A poll with no answer after this long counts as failed.
+  var FLIGHT_TIMEOUT_MS = 15000;
+
+  function now() {
+    return Date.now();
+  }
+
+  function backoffDelay(base, failures) {
+    return Math.min(base * Math.pow(2, failures), MAX_BACKOFF_MS);
+  }
+
+  function readJson(response) {
+    return response.text().then(function (text) {
+      var body = text ? JSON.parse(text) : null;
+      if (!response.ok) {
+        var error = (body && body.error) || { code: "http_" + response.status };
+        error.status = response.status;
+        throw error;
+      }
+      return body;
+    });
+  }
+
+  /** POST a batch; resolves with {batchId, status}. */
+  function createBatch(body, options) {
+    var headers = { "Content-Type": "application/json" };
+    if (options && options.idempotencyKey) {
+      headers["Idempotency-Key"] = options.idempotencyKey;
+    }
+    return fetch(API, {
+      method: "POST",
+      headers: headers,
+      body: JSON.stringify(body),
+    }).then(readJson);
+  }
+
+  /** Poll one batch's status until it is terminal or stop() is called. */
+  function pollStatus(batchId, options) {
+    var opts = options || {};
+    var interval = opts.interval || 2000;
+    var failures = 0;
+    var timer = null;
+    var stopped = false;
+    var url = API + "/" + encodeURIComponent(batchId) + "/status";
+
+    function schedule(delay) {
+      if (!stopped) {
+        timer = setTimeout(once, delay);
+      }
+    }
+
+    function once() {
+      fetch(url, { cache: "no-store" })
+        .then(readJson)
+        .then(function (status) {
+          failures = 0;
+          if (opts.onStatus) {
+            opts.onStatus(status);
+          }
+          if (TERMINAL[status.status]) {
+            stopped = true;
+          } else {
+            schedule(interval);
+          }
+        })
+        .catch(function (error) {
+          failures += 1;
+          if (opts.onError) {
+            opts.onError(error, failures);
+          }
+          if (error && error.status === 404) {
+            stopped = true;
+            return;
+          }
+          schedule(backoffDelay(interval, failures));
+        });
+    }
+
+    once();
+    return {
+      stop: function () {
+        stopped = true;
+        clearTimeout(timer);
+      },
+    };
+  }
+
+  /** Open a status stream; onError(closed) says whether it gave up for good. */
+  function subscribe(url, handlers) {
+    var h = handlers || {};
+    if (typeof root.EventSource !== "function") {
+      if (h.onError) {
+        h.onError(true);
+      }
+      return { close: function () {}, source: null };
+    }
+    var source = new root.EventSource(url);
+    source.addEventListener("open", function () {
+      if (h.onOpen) {
+        h.onOpen();
+      }
+    });
+    source.addEventListener("status", function (event) {
+      if (h.onStatus) {
+        h.onStatus(JSON.parse(event.data));
+      }
+    });
+    source.addEventListener("resync", function () {
+      if (h.onStatus) {
+        h.onStatus(null);
+      }
+    });
+    source.addEventListener("end", function (event) {
+      source.close();
+      if (h.onEnd) {
+        h.onEnd(JSON.parse(event.data));
+      }
+    });
+    source.addEventListener("error", function () {
+      // CLOSED: the server refused (503 when every slot is taken); the
+      // browser will not retry. CONNECTING: it retries by itself.
+      var closed = source.readyState === root.EventSource.CLOSED;
+      if (h.onError) {
+        h.onError(closed);
+      }
+    });
+    return {
+      close: function () {
+        source.close();
+      },
+      source: source,
+    };
+  }
+
+  /**
+   * When may the next poll go out? At most one in flight; after a failure
+   * wait interval * 2^failures; while the tab is hidden, none, then exactly
+   * one when it is shown again.
+   */
+  function Gate(options) {
+    this.interval = (options && options.interval) || 2000;
+    this.inFlight = false;
+    this.sentAt = 0;
+    this.failures = 0;
+    this.notBefore = 0;
+    this.missed = false;
+    this.seq = 0;
+    this.sent = 0;
+  }
+
+  Gate.prototype.request = function (hidden) {
+    var t = now();
+    if (this.inFlight && t - this.sentAt < FLIGHT_TIMEOUT_MS) {
+      this.missed = true;
+      return null;
+    }
+    if (this.inFlight) {
+      this.fail();
+    }
+    if (hidden) {
+      this.missed = true;
+      return null;
+    }
+    if (t < this.notBefore) {
+      return null;
+    }
+    this.inFlight = true;
+    this.missed = false;
+    this.sentAt = t;
+    this.seq += 1;
+    this.sent += 1;
+    return { n: this.seq, at: t };
+  };
+
+  Gate.prototype.done = function (ack) {
+    if (!ack || ack.n !== this.seq) {
+      return;
+    }
+    this.inFlight = false;
+    if (ack.ok) {
+      this.failures = 0;
+      this.notBefore = 0;
+    } else {
+      this.fail();
+    }
+  };
+
+  Gate.prototype.fail = function () {
+    this.inFlight = false;
+    this.failures += 1;
+    this.notBefore = now() + backoffDelay(this.interval, this.failures);
+  };
+
+  var BatchDashboard = {
+    createBatch: createBatch,
+    pollStatus: pollStatus,
+    subscribe: subscribe,
+    Gate: Gate,
+    backoffDelay: backoffDelay,
+  };
+  root.BatchDashboard = BatchDashboard;
+
+  // -- the dashboard's hooks ----------------------------------------------
+
+  var grid = {
+    gate: null,
+    stream: null,
+    streamUp: false,
+    retryAt: 0,
+    lastLive: 0,
+    pendingLive: null,
+  };
+  // With a healthy stream, the interval still lets one tick through this
+  // often, so that a card with no events can show that it stalled.
+  var SAFETY_TICK_MS = 15000;
+  var STREAM_RETRY_MS = 30000;
+  var LIVE_GAP_MS = 800;
+  var LIVE_ID = "live-signal";
+
+  function dc() {
+    return root.dash_clientside;
+  }
+
+  function signal(reason) {
+    dc().set_props(LIVE_ID, { data: { reason: reason, t: now() } });
+  }
+
+  function onLiveEvent() {
+    // Coalesce bursts of events into one tick per LIVE_GAP_MS.
+    if (grid.pendingLive) {
+      return;
+    }
+    var wait = Math.max(0, grid.lastLive + LIVE_GAP_MS - now());
+    grid.pendingLive = setTimeout(function () {
+      grid.pendingLive = null;
+      grid.lastLive = now();
+      signal("event");
+    }, wait);
+  }
+
+  function openStream() {
+    if (grid.stream || now() < grid.retryAt) {
+      return;
+    }
+    grid.stream = subscribe(API + "/events", {
+      onOpen: function () {
+        grid.streamUp = true;
+      },
+      onStatus: onLiveEvent,
+      onError: function (closed) {
+        grid.streamUp = false;
+        if (closed) {
+          grid.stream = null;
+          grid.retryAt = now() + STREAM_RETRY_MS;
+        }
+      },
+    });
+  }
+
+  function closeStream() {
+    if (grid.stream) {
+      grid.stream.close();
+    }
+    grid.stream = null;
+    grid.streamUp = false;
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && grid.gate && grid.gate.missed) {
+      signal("visible");
+    }
+  });
+
+  var hooks = {
+    /** Interval, stream event or answer: return a tick, or no_update. */
+    gate: function (nIntervals, live, ack, interval) {
+      var noUpdate = dc().no_update;
+      if (!grid.gate) {
+        grid.gate = new Gate({ interval: interval });
+      }
+      var gate = grid.gate;
+      var triggered = (dc().callback_context.triggered || []).map(function (t) {
+        return t.prop_id;
+      });
+      if (triggered.indexOf("poll-ack.data") >= 0) {
+        gate.done(ack);
+        return noUpdate;
+      }
+      var fromInterval = triggered.indexOf("poll.n_intervals") >= 0;
+      if (
+        fromInterval &&
+        grid.streamUp &&
+        now() - gate.sentAt < SAFETY_TICK_MS
+      ) {
+        return noUpdate;
+      }
+      if (fromInterval && !grid.stream) {
+        openStream();
+      }
+      var tick = gate.request(document.hidden);
+      return tick === null ? noUpdate : tick;
+    },
+
+    /** Follow the poll's switch: a stream while anything is live, else none. */
+    stream: function (disabled) {
+      if (disabled) {
+        closeStream();
+        return { open: false };
+      }
+      openStream();
+      return { open: true };
+    },
+
+    /** For tests and the curious: what the gate has done so far. */
+    stats: function () {
+      var gate = grid.gate || {};
+      return {
+        sent: gate.sent || 0,
+        failures: gate.failures || 0,
+        inFlight: !!gate.inFlight,
+        streamUp: grid.streamUp,
+      };
+    },
+  };
+
+  var namespace = (root.dash_clientside = root.dash_clientside || {});
+  namespace.batch_dashboard = hooks;
+})(window);
