@@ -67,4 +67,7 @@ def app(make_app: Any) -> Flask:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    """A test client whose every ``/api`` answer is checked against the document."""
+    from tests.openapi_check import checked_client
+
+    return checked_client(app)
