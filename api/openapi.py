@@ -106,7 +106,7 @@ def _error(status: int) -> dict[str, Any]:
         "description": _ERRORS[status],
         "content": {"application/json": {"schema": _ref("ErrorResponse")}},
     }
-    if status == 429:
+    if status in (429, 503):
         response["headers"] = {
             "Retry-After": {
                 "description": "Seconds to wait before trying again.",
@@ -343,7 +343,9 @@ def _event_operations() -> dict[str, dict[str, Any]]:
             {
                 "operationId": operation_id,
                 "summary": summary,
-                "description": "A `text/event-stream` that ends after the "
+                "description": "A `text/event-stream`: `status` events carry "
+                "the BatchStatusResponse shape, `end` closes a finished batch's "
+                "stream, and comments are heartbeats. It ends after the "
                 "SSE_MAX_SECONDS setting; reconnect, or fall back to polling.",
                 "parameters": parameters,
                 "responses": _responses(
