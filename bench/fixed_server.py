@@ -5,8 +5,9 @@ fixed body with fixed headers.
 
 Without ``--app`` a tiny WSGI app answers at every path: the most waitress
 can do. With ``--app`` the shipped Flask app (``create_app``, as ``serve``
-builds it) answers at ``CONTROL_PATH`` from memory: what the status route
-would cost if reading the store were free.
+builds it) answers at ``CONTROL_PATH`` with the same object serialised per
+request (what the status route costs apart from its read: the target's
+yardstick), and at ``CONTROL_BYTES_PATH`` with the bytes from memory.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 CONTROL_PATH = "/api/bench/fixed-status"
+CONTROL_BYTES_PATH = "/api/bench/fixed-bytes"
 
 
 def fixed_app(body: bytes, headers: list[tuple[str, str]]) -> WSGIApp:
@@ -41,17 +43,24 @@ def fixed_app(body: bytes, headers: list[tuple[str, str]]) -> WSGIApp:
 
 
 def shipped_app_with_fixed_route(body: bytes, headers: list[tuple[str, str]]) -> Any:
-    """The product's Flask app plus one route that answers ``body``."""
-    from flask import Response
+    """The product's Flask app plus two routes that answer ``body``."""
+    from flask import Response, jsonify
 
     from batch_dashboard.app import create_app
 
     app = create_app()
+    payload = json.loads(body)
 
-    def fixed() -> Response:
+    def fixed_json() -> Response:
+        response = jsonify(payload)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def fixed_bytes() -> Response:
         return Response(body, headers=headers)
 
-    app.add_url_rule(CONTROL_PATH, "api.bench_fixed", fixed)
+    app.add_url_rule(CONTROL_PATH, "api.bench_fixed", fixed_json)
+    app.add_url_rule(CONTROL_BYTES_PATH, "api.bench_fixed_bytes", fixed_bytes)
     return app
 
 
