@@ -144,13 +144,16 @@ def _responses(ok: dict[str, Any], errors: Iterable[int]) -> dict[str, Any]:
     return {**ok, **{str(status): _error(status) for status in sorted(errors)}}
 
 
-def _id_parameter(name: str, what: str) -> dict[str, Any]:
+def _id_parameter(name: str, what: str, checked: bool = True) -> dict[str, Any]:
     schema = schemas.RESOURCE_ID.json_schema()
+    description = f"The {what}'s id."
+    if checked:
+        description += " Other characters, or more than 64, answer 400."
     return {
         "name": name,
         "in": "path",
         "required": True,
-        "description": f"The {what}'s id; other characters or over 64 answer 400.",
+        "description": description,
         "schema": schema,
     }
 
@@ -367,7 +370,7 @@ def _event_operations() -> dict[str, dict[str, Any]]:
             "get": stream(
                 "streamBatchEvents",
                 "Live changes of one batch",
-                [_id_parameter("batchId", "batch")],
+                [_id_parameter("batchId", "batch", checked=False)],
             )
         },
         "/api/jokes/batches/events": {
