@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api.openapi import served_operations
 from batch_dashboard.schemas import CreateBatchRequest
-from tests.openapi_check import checked_client, served_document
+from tests.openapi_check import check_response, checked_client, served_document
 
 # Per operation and generation mode; derandomized, so every run sends the same.
 EXAMPLES = 30
@@ -224,3 +224,31 @@ def test_the_docs_page_renders_every_operation_offline(
     )
     assert requested
     assert all(url.startswith(dash_duo.server_url.rstrip("/")) for url in requested)
+
+
+def test_head_and_options_pass_the_checked_client(app: Flask) -> None:
+    client = checked_client(app)
+
+    head = client.head("/api/jokes/batches")
+    options = client.options("/api/jokes/batches")
+
+    assert head.status_code == 200
+    assert head.headers["Cache-Control"] == "no-store"
+    assert options.status_code == 200
+    assert {"GET", "POST"} <= set(options.headers["Allow"].split(", "))
+
+
+def test_the_checker_fails_an_answer_the_document_does_not_describe(
+    app: Flask,
+) -> None:
+    plain = app.test_client()
+    listing = plain.get("/api/jokes/batches")
+    created = plain.post("/api/jokes/batches", json={"batchSize": 1})
+    status = plain.get(created.headers["Location"])
+
+    # A 200 page is not an answer of create, and a page is not a status.
+    with pytest.raises(AssertionError, match="status not documented"):
+        check_response(app, "POST", "/api/jokes/batches", listing)
+    with pytest.raises(AssertionError, match="required property"):
+        check_response(app, "GET", created.headers["Location"], listing)
+    check_response(app, "GET", created.headers["Location"], status)
