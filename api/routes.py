@@ -14,6 +14,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from api import auth, openapi
 from api.errors import register_error_handlers
 from api.events import bp as events_bp
+from api.status_cache import StatusCache
 from batch_dashboard.schemas import (
     IDEMPOTENCY_KEY,
     RESOURCE_ID,
@@ -39,6 +40,9 @@ class UnsupportedMediaType(ServiceError):
 
 def _service() -> BatchService:
     return current_app.extensions["batch_dashboard"].service
+
+
+_NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -183,8 +187,20 @@ def batch_status(batch_id: str) -> Response:
     service = _service()
     service.require_enabled()
     batch_id = _resource_id(batch_id, "batchId")
-    query = _query(StatusQuery)
-    return _json(service.status(batch_id, query.createdAfter))
+    created_after = _query(StatusQuery).createdAfter if request.args else 0
+    if created_after:
+        return _json(service.status(batch_id, created_after))
+
+    # The hot path: most polls find the batch as it was at the last poll.
+    cache: StatusCache = current_app.extensions["batch_dashboard_status_cache"]
+    body = cache.get(batch_id, service.status_version(batch_id))
+    if body is not None:
+        return Response(body, mimetype="application/json", headers=_NO_STORE)
+
+    status = service.status(batch_id)
+    response = _json(status)
+    cache.put(batch_id, status["version"], response.get_data())
+    return response
 
 
 @bp.post("/jokes/batches/<batch_id>/cancel")
@@ -204,6 +220,7 @@ def get_joke(joke_id: str) -> Response:
 
 def init_app(app: Flask) -> None:
     """Mount the blueprints, the token check and the JSON error handlers."""
+    app.extensions["batch_dashboard_status_cache"] = StatusCache()
     app.register_blueprint(bp)
     app.register_blueprint(events_bp, url_prefix="/api")
     openapi.init_app(app)

@@ -306,6 +306,14 @@ class BatchService:
         self.require_enabled()
         return status_view(self.get(batch_id), created_after)
 
+    def status_version(self, batch_id: str) -> int:
+        """The batch's version: unchanged, so is its status."""
+        self.require_enabled()
+        try:
+            return self.batches.version(batch_id)
+        except BatchNotFound:
+            raise NotFound(f"no batch '{batch_id}'", "batchId") from None
+
     def list(
         self,
         statuses: Sequence[str] = (),

@@ -111,6 +111,7 @@ def run() -> list[str]:
             ):
                 urls = {
                     "small": small_url,
+                    "uncached": small_url + "?createdAfter=1",
                     "json": app_server.url + CONTROL_PATH,
                     "app": app_server.url + CONTROL_BYTES_PATH,
                     "bare": bare_server.url + path.format(small_id),
@@ -129,7 +130,7 @@ def run() -> list[str]:
                     for name, url in urls.items():
                         figures[name].append(load_rps(url, connections, seconds))
 
-    status, fixed, app, bare, grown = (median(figures[k]) for k in urls)
+    status, uncached, fixed, app, bare, grown = (median(figures[k]) for k in urls)
     how = (
         f"median of {rounds} x {seconds:.0f}s, {load_generator_name()}, "
         f"{connections} keep-alive connections, {threads} server threads"
@@ -144,6 +145,9 @@ def run() -> list[str]:
         f"the same served app answering a fixed JSON of the same "
         f"{len(body):,} bytes: {fixed:,.0f} req/s",
         _judged("status / same server, fixed JSON", status / fixed, 0.7),
+        f"the same batch asked with ?createdAfter=1, which reads and serialises "
+        f"the row at every poll (a changed batch costs this): {uncached:,.0f} req/s",
+        ratio_line("uncached status / same server, fixed JSON", uncached / fixed),
         f"the same served app sending those bytes from memory: {app:,.0f} req/s",
         ratio_line("status / same server, bytes from memory", status / app),
         f"bare waitress (tiny WSGI app, same set-up), same bytes: {bare:,.0f} req/s",

@@ -250,23 +250,22 @@ _HOLD_ONE_MORE = (
     .values(running_count=batches.c.running_count + 1)
 )
 
-_BATCH_COLUMNS = [column.name for column in _BATCH_BY_ID.selected_columns]
+_VERSION_BY_ID = select(batches.c.version).where(batches.c.id == bindparam("batch_id"))
 
 
-def _fetch_batch(engine: Engine, batch_id: str) -> dict[str, Any]:
-    """``_BATCH_BY_ID`` run on a pooled driver connection, its columns read by
-    their own types.
+def _fetch_version(engine: Engine, batch_id: str) -> int:
+    """``_VERSION_BY_ID`` run on a pooled driver connection.
 
-    The same row as ``_row`` at a third of the cost: a status poll is mostly
-    SQLAlchemy's per-statement bookkeeping otherwise. One statement needs no
-    BEGIN: SQLite reads it from one snapshot.
+    A status poll whose answer is cached asks only this: one integer by
+    primary key, without SQLAlchemy's per-statement bookkeeping, which costs
+    more than the read itself. One statement needs no BEGIN: SQLite reads it
+    from one snapshot.
     """
-    sql, processors = _batch_reader(engine.dialect)
     pooled = engine.raw_connection()
     try:
         driver = pooled.driver_connection
         assert driver is not None
-        cursor = driver.execute(sql, (batch_id,))
+        cursor = driver.execute(_version_sql(engine.dialect), (batch_id,))
         row = cursor.fetchone()
         cursor.close()
     finally:
@@ -274,21 +273,12 @@ def _fetch_batch(engine: Engine, batch_id: str) -> dict[str, Any]:
     if row is None:
         raise BatchNotFound(batch_id)
 
-    return {
-        name: process(value) if process else value
-        for name, process, value in zip(_BATCH_COLUMNS, processors, row, strict=True)
-    }
+    return int(row[0])
 
 
 @functools.cache
-def _batch_reader(dialect: Dialect) -> tuple[str, list[Any]]:
-    """The SQL of ``_BATCH_BY_ID`` (one ``?`` for the id) and its column readers."""
-    sql = str(_BATCH_BY_ID.compile(dialect=dialect))
-    processors = [
-        column.type._cached_result_processor(dialect, None)
-        for column in _BATCH_BY_ID.selected_columns
-    ]
-    return sql, processors
+def _version_sql(dialect: Dialect) -> str:
+    return str(_VERSION_BY_ID.compile(dialect=dialect))
 
 
 SORTS = {
@@ -714,11 +704,20 @@ class BatchStore:
         return dict(row._mapping)
 
     def get(self, batch_id: str) -> dict[str, Any]:
-        if self.engine.dialect.name == "sqlite":
-            return _fetch_batch(self.engine, batch_id)
-
         with read_connection(self.engine) as conn:
             return self._row(conn, batch_id)
+
+    def version(self, batch_id: str) -> int:
+        """The batch's version alone: what a poll compares with its cached answer."""
+        if self.engine.dialect.name == "sqlite":
+            return _fetch_version(self.engine, batch_id)
+
+        with read_connection(self.engine) as conn:
+            version = conn.execute(_VERSION_BY_ID, {"batch_id": batch_id}).scalar()
+        if version is None:
+            raise BatchNotFound(batch_id)
+
+        return int(version)
 
     def get_many(self, batch_ids: Sequence[str]) -> list[dict[str, Any]]:
         if not batch_ids:
