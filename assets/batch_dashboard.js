@@ -231,6 +231,7 @@
     gate: null,
     stream: null,
     streamUp: false,
+    openedAt: 0,
     retryAt: 0,
     lastLive: 0,
     pendingLive: null,
@@ -270,6 +271,7 @@
     grid.stream = subscribe(API + "/events", {
       onOpen: function () {
         grid.streamUp = true;
+        grid.openedAt = now();
       },
       onStatus: onLiveEvent,
       onError: function (closed) {
@@ -297,8 +299,8 @@
   });
 
   var hooks = {
-    /** Interval, stream event or answer: return a tick, or no_update. */
-    gate: function (nIntervals, live, ack, interval) {
+    /** Interval or stream event: return a tick, or no_update. */
+    gate: function (nIntervals, live, interval) {
       var noUpdate = dc().no_update;
       if (!grid.gate) {
         grid.gate = new Gate({ interval: interval });
@@ -307,14 +309,13 @@
       var triggered = (dc().callback_context.triggered || []).map(function (t) {
         return t.prop_id;
       });
-      if (triggered.indexOf("poll-ack.data") >= 0) {
-        gate.done(ack);
-        return noUpdate;
-      }
       var fromInterval = triggered.indexOf("poll.n_intervals") >= 0;
+      // A healthy stream makes interval ticks redundant, once the page has
+      // caught up after the stream opened.
       if (
         fromInterval &&
         grid.streamUp &&
+        gate.sentAt > grid.openedAt &&
         now() - gate.sentAt < SAFETY_TICK_MS
       ) {
         return noUpdate;
@@ -324,6 +325,21 @@
       }
       var tick = gate.request(document.hidden);
       return tick === null ? noUpdate : tick;
+    },
+
+    /** A tick's answer: free the gate; catch up once if a tick was missed. */
+    ack: function (ack) {
+      var gate = grid.gate;
+      if (gate) {
+        var missed = gate.missed;
+        gate.done(ack);
+        if (missed && ack && ack.ok && !document.hidden) {
+          setTimeout(function () {
+            signal("missed");
+          }, 0);
+        }
+      }
+      return ack ? ack.n : null;
     },
 
     /** Follow the poll's switch: a stream while anything is live, else none. */

@@ -47,7 +47,7 @@ from dashboard.layout import (
 )
 from dashboard.view_state import PAGE_SIZE, View, page_query, parse_view, view_search
 from db import analytics
-from db.timeutil import isoformat, parse_iso, utcnow
+from db.timeutil import isoformat, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -195,8 +195,15 @@ def register_callbacks(app: Dash, service: BatchService) -> None:
         Output(ids.TICK, "data"),
         Input(ids.POLL, "n_intervals"),
         Input(ids.LIVE, "data"),
-        Input(ids.ACK, "data"),
         State(ids.POLL, "interval"),
+        prevent_initial_call=True,
+    )
+    # The answer goes back to the gate through its own store: a callback
+    # from the answer to the tick would be a cycle Dash does not run.
+    app.clientside_callback(
+        ClientsideFunction(namespace="batch_dashboard", function_name="ack"),
+        Output(ids.ACK_SEEN, "data"),
+        Input(ids.ACK, "data"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
@@ -292,9 +299,8 @@ def register_callbacks(app: Dash, service: BatchService) -> None:
 
         # A batch created since the grid was drawn (through the API, or another
         # tab) changes which cards belong on the page: redraw it once.
-        newest = analytics.newest_created_at(engine)
-        drawn = (meta or {}).get("newest")
-        new_batch = newest is not None and (drawn is None or newest > parse_iso(drawn))
+        newest = isoformat(analytics.newest_created_at(engine))
+        new_batch = newest != (meta or {}).get("newest")
         refresh_out = (refresh or 0) + 1 if new_batch else no_update
 
         overview_out: list[Any] = [no_update] * 4

@@ -68,7 +68,7 @@ def times_text(status: dict[str, Any], now: datetime) -> str:
     return (
         f"Started {_clock(status['startedAt'])} · "
         f"completed {_clock(status['completedAt'])} · "
-        f"elapsed {format_seconds(elapsed_seconds(status, now))} (UTC)"
+        f"elapsed {format_seconds(elapsed_seconds(status, now))}"
     )
 
 

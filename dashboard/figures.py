@@ -257,8 +257,6 @@ def status_figure(overview: Overview) -> dict[str, Any]:
                 "orientation": "h",
                 "y": [s.replace("_", " ") for s in names],
                 "x": [overview.by_status[s] for s in names],
-                "text": [overview.by_status[s] for s in names],
-                "textposition": "auto",
                 "marker": {"color": [COLOURS[s] for s in names]},
                 "name": "batches",
             }

@@ -40,6 +40,7 @@ REFRESH = "grid-refresh"
 POLL = "poll"
 TICK = "poll-tick"
 ACK = "poll-ack"
+ACK_SEEN = "poll-ack-seen"
 LIVE = "live-signal"
 STREAM_STATE = "stream-state"
 

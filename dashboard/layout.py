@@ -315,6 +315,7 @@ def build_home(
         dcc.Store(id=ids.REFRESH, data=0),
         dcc.Store(id=ids.TICK),
         dcc.Store(id=ids.ACK),
+        dcc.Store(id=ids.ACK_SEEN),
         dcc.Store(id=ids.LIVE),
         dcc.Store(id=ids.STREAM_STATE),
         dcc.Interval(id=ids.POLL, interval=poll_ms, disabled=True),

@@ -52,8 +52,10 @@ def live_dashboard(
 
     servers: list[Any] = []
 
-    def start(config: dict[str, Any] | None = None, path: str = "/") -> LiveDashboard:
-        app = make_app(config)
+    def start(
+        config: dict[str, Any] | None = None, path: str = "/", start: bool = True
+    ) -> LiveDashboard:
+        app = make_app(config, start=start)
         live = LiveDashboard(app, dash_duo)
 
         @app.before_request
