@@ -218,7 +218,9 @@ _CLAIM_NEXT = (
         )
         .order_by(items.c.position)
         .limit(1)
-        .scalar_subquery()
+        .scalar_subquery(),
+        # Checked again so that a claim racing another one takes nothing.
+        items.c.state == ItemState.PENDING,
     )
     .values(
         state=ItemState.RUNNING,
@@ -441,6 +443,7 @@ class BatchStore:
             if BatchStatus(batch["status"]).terminal:
                 return
 
+            check_transition(batch_id, batch["status"], BatchStatus.FAILED)
             failed = conn.execute(
                 update(items)
                 .where(items.c.batch_id == batch_id, items.c.state == ItemState.PENDING)
@@ -481,6 +484,7 @@ class BatchStore:
                 return None
 
             if status == BatchStatus.QUEUED:
+                check_transition(batch_id, status, BatchStatus.IN_PROGRESS)
                 conn.execute(
                     update(batches)
                     .where(batches.c.id == batch_id)
