@@ -289,5 +289,6 @@ def rate_figure(overview: Overview) -> dict[str, Any]:
         ],
         title,
         margin={"l": 36, "r": 12, "t": 32, "b": 24},
+        xaxis={"tickformat": "%H:%M"},
         yaxis={"rangemode": "tozero"},
     )
