@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 from pathlib import Path
+from typing import Any
 
 import dash
 from flask import Flask
@@ -30,18 +31,19 @@ def assets_folder() -> str:
 
 def init_app(server: Flask, service: BatchService) -> dash.Dash:
     """Create the dashboard on ``server``, reading through ``service``."""
-    app = dash.Dash(
-        "batch_dashboard.dashboard",
-        server=server,
-        url_base_pathname="/",
-        assets_folder=assets_folder(),
-        title="Batch Status Dashboard",
-        update_title=None,
-        serve_locally=True,
-        compress=False,
+    # Dash's stubs type these options narrower than Dash accepts them.
+    options: dict[str, Any] = {
+        "server": server,
+        "url_base_pathname": "/",
+        "assets_folder": assets_folder(),
+        "title": "Batch Status Dashboard",
+        "update_title": None,
+        "serve_locally": True,
+        "compress": False,
         # Pages are drawn by the router, so most components appear later.
-        suppress_callback_exceptions=True,
-    )
+        "suppress_callback_exceptions": True,
+    }
+    app = dash.Dash("batch_dashboard.dashboard", **options)
     app.layout = lambda: build_shell(service.enabled)
     register_callbacks(app, service)
     register_exports(server, service)

@@ -28,6 +28,11 @@ STATUS_LABELS = {
 ACTIVE = {"queued", "in_progress"}
 
 
+def aria(**values: Any) -> dict[str, Any]:
+    """``aria-*`` attributes as keyword arguments: ``**aria(label="...")``."""
+    return {f"aria-{name}": value for name, value in values.items()}
+
+
 def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
 
@@ -90,7 +95,7 @@ def chip(joke_id: str) -> html.Button:
         id={"type": ids.CHIP, "id": joke_id},
         className="chip",
         title=joke_id,
-        **{"aria-label": f"Show joke {joke_id}"},
+        **aria(label=f"Show joke {joke_id}"),
     )
 
 
@@ -146,16 +151,16 @@ def build_card(
             html.P(prompts, className="prompts", title=prompts),
             html.Progress(
                 id={"type": ids.PROGRESS, **key},
-                value=done_count(status),
-                max=status["total"],
+                value=str(done_count(status)),
+                max=str(status["total"]),
                 className="progress",
-                **{"aria-label": f"Progress of {batch_id}"},
+                **aria(label=f"Progress of {batch_id}"),
             ),
             html.P(
                 counts_text(status),
                 id={"type": ids.COUNTS, **key},
                 className="counts",
-                **{"aria-live": "polite"},
+                **aria(live="polite"),
             ),
             html.P(
                 times_text(status, now),
@@ -186,7 +191,7 @@ def build_card(
                 [chip(joke_id) for joke_id in ids_shown],
                 id={"type": ids.CHIPS, **key},
                 className="chips",
-                **{"aria-label": f"Jokes of {batch_id}"},
+                **aria(label=f"Jokes of {batch_id}"),
             ),
             html.Button(
                 more_text(status["createdCount"], len(ids_shown)),
@@ -260,7 +265,7 @@ def card_update(
             props[(ids.BADGE, "className")] = f"badge badge-{name}"
             props[(ids.ERROR, "children")] = status["error"] or ""
             props[(ids.ERROR, "hidden")] = not status["error"]
-        props[(ids.PROGRESS, "value")] = done_count(status)
+        props[(ids.PROGRESS, "value")] = str(done_count(status))
         props[(ids.COUNTS, "children")] = counts_text(status)
         props[(ids.TIMES, "children")] = times_text(status, now)
 

@@ -12,7 +12,7 @@ from typing import Any
 from dash import dcc, html
 
 from dashboard import ids
-from dashboard.cards import STATUS_LABELS, build_card, chip, status_label
+from dashboard.cards import STATUS_LABELS, aria, build_card, chip, status_label
 from dashboard.figures import (
     attempts_figure,
     eta_seconds,
@@ -40,7 +40,7 @@ CREATED_LABELS = {
     "7d": "Last 7 days",
 }
 DETAIL_CHIPS = 100
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+GRAPH_CONFIG: Any = {"displaylogo": False, "responsive": True}
 
 
 def build_shell(enabled: bool = True) -> html.Div:
@@ -80,7 +80,7 @@ def build_joke_panel() -> html.Aside:
         className="joke-panel",
         hidden=True,
         role="dialog",
-        **{"aria-label": "Joke details", "aria-live": "polite"},
+        **aria(label="Joke details", live="polite"),
         children=[
             html.Div(
                 className="joke-panel-head",
@@ -96,7 +96,7 @@ def build_joke_panel() -> html.Aside:
                         "Close",
                         id=ids.JOKE_CLOSE,
                         className="link",
-                        **{"aria-label": "Close the joke panel"},
+                        **aria(label="Close the joke panel"),
                     ),
                 ],
             ),
@@ -126,7 +126,7 @@ def build_form(enabled: bool, max_size: int) -> html.Section:
 
     return html.Section(
         className="panel create",
-        **{"aria-label": "Create a batch"},
+        **aria(label="Create a batch"),
         children=[
             html.H2("New batch"),
             html.Div(
@@ -160,7 +160,7 @@ def build_finder(view: View) -> html.Section:
     """Sort and filters; their values come from, and go to, the URL query."""
     return html.Section(
         className="panel finder",
-        **{"aria-label": "Find a batch"},
+        **aria(label="Find a batch"),
         children=[
             html.Div(
                 className="field",
@@ -258,7 +258,7 @@ def build_overview(overview: Overview, at: float) -> html.Section:
     return html.Section(
         id=ids.OVERVIEW,
         className="overview",
-        **{"aria-label": "All batches at a glance"},
+        **aria(label="All batches at a glance"),
         children=[
             html.Div(
                 overview_tiles(overview), id=ids.OVERVIEW_TILES, className="tiles"
@@ -301,7 +301,7 @@ def build_home(
                 html.P(id=ids.RESULT_COUNT, className="result-count", role="status"),
                 html.Nav(
                     className="pager",
-                    **{"aria-label": "Pages"},
+                    **aria(label="Pages"),
                     children=[
                         html.Button("Previous", id=ids.PAGE_PREV, disabled=True),
                         html.Span(id=ids.PAGE_INFO),
@@ -310,7 +310,7 @@ def build_home(
                 ),
             ],
         ),
-        html.Div(id=ids.GRID, className="grid", **{"aria-label": "Batches"}),
+        html.Div(id=ids.GRID, className="grid", **aria(label="Batches")),
         dcc.Store(id=ids.GRID_META),
         dcc.Store(id=ids.REFRESH, data=0),
         dcc.Store(id=ids.TICK),
@@ -463,7 +463,7 @@ def build_detail(
                 html.Div(
                     [chip(joke_id) for joke_id in shown],
                     className="chips",
-                    **{"aria-label": f"Jokes of {batch_id}"},
+                    **aria(label=f"Jokes of {batch_id}"),
                 ),
                 html.P(
                     f"and {hidden_count} more: export the batch to see them all",

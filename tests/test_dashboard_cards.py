@@ -83,8 +83,8 @@ def test_a_card_shows_the_first_twenty_chips_and_counts_the_rest() -> None:
     ]
     more = find(card, ids.MORE)
     assert more.children == "+5 more" and not more.hidden
-    assert find(card, ids.PROGRESS).value == 25
-    assert find(card, ids.PROGRESS).max == 30
+    assert find(card, ids.PROGRESS).value == "25"
+    assert find(card, ids.PROGRESS).max == "30"
     assert "25 of 30 done (83%)" in find(card, ids.COUNTS).children
 
 
@@ -114,7 +114,7 @@ def test_a_changed_card_gets_only_its_changed_parts_and_new_chips() -> None:
     props = card_update(state, after, NOW, 60)
 
     assert (ids.BADGE, "children") not in props
-    assert props[(ids.PROGRESS, "value")] == 3
+    assert props[(ids.PROGRESS, "value")] == "3"
     chips = props[(ids.CHIPS, "children")]
     assert isinstance(chips, Patch)
     operations = chips.to_plotly_json()["operations"]
