@@ -242,12 +242,23 @@
   var STREAM_RETRY_MS = 30000;
   var LIVE_GAP_MS = 800;
   var LIVE_ID = "live-signal";
+  var GRID_ID = "batch-grid";
 
   function dc() {
     return root.dash_clientside;
   }
 
+  // The grid page is the one with a live loop; after a move to another
+  // page the stream has no one to tell, so it closes.
+  function onGridPage() {
+    return !!document.getElementById(GRID_ID);
+  }
+
   function signal(reason) {
+    if (!onGridPage()) {
+      closeStream();
+      return;
+    }
     dc().set_props(LIVE_ID, { data: { reason: reason, t: now() } });
   }
 
@@ -350,6 +361,14 @@
       }
       openStream();
       return { open: true };
+    },
+
+    /** The route changed: only the grid page keeps a stream open. */
+    page: function (pathname) {
+      if (pathname !== "/") {
+        closeStream();
+      }
+      return pathname;
     },
 
     /** For tests and the curious: what the gate has done so far. */

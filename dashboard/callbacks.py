@@ -89,6 +89,12 @@ def register_callbacks(app: Dash, service: BatchService) -> None:
             now.timestamp(),
         )
 
+    app.clientside_callback(
+        ClientsideFunction(namespace="batch_dashboard", function_name="page"),
+        Output(ids.PAGE_SEEN, "data"),
+        Input(ids.URL, "pathname"),
+    )
+
     # -- finding a batch: controls write the URL, the URL drives the grid ------
 
     @app.callback(

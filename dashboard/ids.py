@@ -8,6 +8,7 @@ Plain strings are single components; the ``*_TYPE`` style names below are the
 # Shell and routing.
 URL = "url"
 PAGE = "page"
+PAGE_SEEN = "page-seen"
 
 # Create form.
 BATCH_SIZE = "batch-size"

@@ -61,6 +61,7 @@ def build_shell(enabled: bool = True) -> html.Div:
         className="shell",
         children=[
             dcc.Location(id=ids.URL, refresh=False),
+            dcc.Store(id=ids.PAGE_SEEN),
             html.Header(
                 className="top",
                 children=[

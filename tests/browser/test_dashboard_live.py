@@ -119,3 +119,16 @@ def test_a_batch_without_change_says_polling_is_paused_and_offers_resume(
     wait_for(lambda: not duo.find_element(stall).is_displayed(), timeout=10)
     # The resume itself, then at least one tick.
     wait_for(lambda: live.count(UPDATE) >= settled + 2, timeout=10)
+
+
+def test_leaving_the_grid_page_closes_its_event_stream(live_dashboard: Any) -> None:
+    live = live_dashboard({"PROVIDER_DELAY": 2, "WORKERS": 1})
+    duo = live.duo
+    batch_id = live.service.create({"batchSize": 5}).batch["id"]
+    live.open("/")
+    feed = live.app.extensions["batch_dashboard"].feed
+    wait_for(lambda: feed.open_streams == 1, timeout=15)
+
+    duo.find_element(f"{card(batch_id)} .card-title").click()
+    duo.wait_for_element(f"#{ids.DETAIL}", timeout=10)
+    wait_for(lambda: feed.open_streams == 0, timeout=10)
