@@ -240,7 +240,7 @@
   // often, so that a card with no events can show that it stalled.
   var SAFETY_TICK_MS = 15000;
   var STREAM_RETRY_MS = 30000;
-  var LIVE_GAP_MS = 800;
+  var LIVE_GAP_MS = 1000;
   var LIVE_ID = "live-signal";
   var GRID_ID = "batch-grid";
 
@@ -262,9 +262,14 @@
     dc().set_props(LIVE_ID, { data: { reason: reason, t: now() } });
   }
 
-  function onLiveEvent() {
+  function onLiveEvent(status) {
+    // Only a batch on this page, or a new one that may belong on it, is news.
+    var known =
+      !status ||
+      status.version <= 2 ||
+      document.querySelector("[id*='\"" + status.batchId + "\"']");
     // Coalesce bursts of events into one tick per LIVE_GAP_MS.
-    if (grid.pendingLive) {
+    if (!known || grid.pendingLive) {
       return;
     }
     var wait = Math.max(0, grid.lastLive + LIVE_GAP_MS - now());

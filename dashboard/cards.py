@@ -275,9 +275,12 @@ def card_update(
             chips.extend([chip(joke_id) for joke_id in fresh])
             props[(ids.CHIPS, "children")] = chips
             shown += len(fresh)
+        # The overflow button only ever appears during a tick; "load more"
+        # is what hides it again.
         more = more_text(status["createdCount"], shown)
-        props[(ids.MORE, "children")] = more
-        props[(ids.MORE, "hidden")] = not more
+        if more:
+            props[(ids.MORE, "children")] = more
+            props[(ids.MORE, "hidden")] = False
 
     props[(ids.CARD_STATE, "data")] = card_state(
         status, shown, limit, state.get("r", 0), paused

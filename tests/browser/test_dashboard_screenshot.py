@@ -16,16 +16,16 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
 
 
 def test_the_dashboard_with_mixed_states_is_saved_as_the_screenshot(
-    live_dashboard: Any, make_app: Any
+    live_dashboard: Any,
 ) -> None:
     live = live_dashboard({"STALL_SECONDS": 3600}, start=False)
     made = make_mixed(live.service)
+    live.duo.driver.set_window_size(1400, 1150)
     live.open("/")
     duo = live.duo
     for name in ("completed", "failed", "cancelled", "in_progress", "queued"):
         duo.wait_for_element(f".card.status-{name}", timeout=10)
     duo.wait_for_element(f"#{ids.OVERVIEW_RATE_CHART} .main-svg", timeout=10)
-    duo.driver.set_window_size(1400, 1000)
 
     # Every status is named in words on its card, not by colour alone.
     badges = {e.text for e in duo.find_elements(".card .badge")}
