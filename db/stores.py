@@ -13,7 +13,8 @@ import logging
 import re
 import secrets
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -65,18 +66,19 @@ def _insert_ignoring_conflict(
     conn: Connection, table: Any, row: dict[str, Any]
 ) -> bool:
     """Insert ``row`` unless its unique key exists; say whether it went in."""
-    return (
-        conn.execute(_conflict_free_insert(conn.dialect.name, table), row).rowcount == 1
-    )
+    # RETURNING, not rowcount: some drivers report -1 for a conflict-free insert.
+    inserted = conn.execute(_conflict_free_insert(conn.dialect.name, table), row)
+    return inserted.first() is not None
 
 
 @functools.cache
 def _conflict_free_insert(dialect: str, table: Any) -> Any:
     # Built once per table: the generator inserts a joke per item.
+    key = list(table.primary_key)
     if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
+        return postgresql.insert(table).on_conflict_do_nothing().returning(*key)
     if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
+        return sqlite.insert(table).on_conflict_do_nothing().returning(*key)
     raise NotImplementedError(f"no conflict-free insert for {dialect}")
 
 
@@ -206,6 +208,9 @@ class JokeStore:
 _BATCH_BY_ID = select(batches).where(batches.c.id == bindparam("batch_id"))
 
 # The generator's statements, built once: each item runs them.
+_LOCK_BATCH = (
+    select(batches.c.id).where(batches.c.id == bindparam("batch_id")).with_for_update()
+)
 _STATUS_BY_ID = select(batches.c.status).where(batches.c.id == bindparam("batch_id"))
 _CLAIM_NEXT = (
     update(items)
@@ -295,6 +300,19 @@ class BatchStore:
     def __init__(self, engine: Engine, joke_store: JokeStore | None = None):
         self.engine = engine
         self.jokes = joke_store or JokeStore(engine)
+
+    @contextmanager
+    def _writing(self, batch_id: str) -> Iterator[Connection]:
+        """A write transaction that holds the batch's row until it ends.
+
+        SQLite has one writer at a time already; on a server database the row
+        lock keeps two writers of one batch's counters from losing an update.
+        Every writer takes it first, so they cannot deadlock on each other.
+        """
+        with write_transaction(self.engine) as conn:
+            if conn.dialect.name != "sqlite":
+                conn.execute(_LOCK_BATCH, {"batch_id": batch_id})
+            yield conn
 
     # -- creating and cancelling (request handlers) --------------------------
 
@@ -408,7 +426,7 @@ class BatchStore:
         terminal batch raises ``IllegalTransition``.
         """
         now = utcnow()
-        with write_transaction(self.engine) as conn:
+        with self._writing(batch_id) as conn:
             batch = self._row(conn, batch_id)
             if batch["status"] == BatchStatus.CANCELLED:
                 return batch, False
@@ -438,7 +456,7 @@ class BatchStore:
     def fail(self, batch_id: str, error: str) -> None:
         """End an unfinished batch as failed: its pending items fail with it."""
         now = utcnow()
-        with write_transaction(self.engine) as conn:
+        with self._writing(batch_id) as conn:
             batch = self._row(conn, batch_id)
             if BatchStatus(batch["status"]).terminal:
                 return
@@ -470,7 +488,7 @@ class BatchStore:
         """Take the batch's next pending item, or ``None`` when it has none."""
         now = utcnow()
         token = secrets.token_hex(8)
-        with write_transaction(self.engine) as conn:
+        with self._writing(batch_id) as conn:
             status = conn.execute(
                 _STATUS_BY_ID, {"batch_id": batch_id}
             ).scalar_one_or_none()
@@ -514,7 +532,7 @@ class BatchStore:
         and an outcome with no state when the item is no longer held.
         """
         try:
-            with write_transaction(self.engine) as conn:
+            with self._writing(item.batch_id) as conn:
                 saved = self.jokes.save_in(
                     conn, text, provider, item.prompt, item.batch_id
                 )
@@ -539,7 +557,7 @@ class BatchStore:
         error: str | None = None,
     ) -> Outcome:
         """Finish a held item as a duplicate or as failed."""
-        with write_transaction(self.engine) as conn:
+        with self._writing(item.batch_id) as conn:
             return self._finish(conn, item, state, attempts, None, error)
 
     def _finish(
@@ -610,7 +628,7 @@ class BatchStore:
 
     def release(self, item: ClaimedItem) -> None:
         """Give a held item back to pending, as on shutdown."""
-        with write_transaction(self.engine) as conn:
+        with self._writing(item.batch_id) as conn:
             released = conn.execute(
                 update(items)
                 .where(items.c.id == item.id, items.c.claim_token == item.token)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
-from db import BatchStatus, BatchStore, create_store_engine
+from db import BatchStatus, BatchStore
 from generator import (
     JokeRequest,
     OfflineProvider,
@@ -39,13 +38,6 @@ class ScriptedProvider:
 
 def unique(request: JokeRequest) -> str:
     return f"{request.batch_id} #{request.position} try {request.attempt}"
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_store_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

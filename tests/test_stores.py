@@ -1,4 +1,4 @@
-"""The joke and batch stores on a real SQLite file."""
+"""The joke and batch stores on a real SQLite file and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from db.stores import content_hash, normalise
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     engine = create_store_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
     yield engine
     engine.dispose()
@@ -27,8 +27,8 @@ def store(engine: Engine) -> BatchStore:
     return BatchStore(engine)
 
 
-def test_sqlite_is_set_up_for_a_threaded_server(engine: Engine) -> None:
-    with engine.connect() as conn:
+def test_sqlite_is_set_up_for_a_threaded_server(sqlite_engine: Engine) -> None:
+    with sqlite_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
@@ -242,8 +242,8 @@ def test_recover_returns_running_items_to_pending(store: BatchStore) -> None:
     assert store.get(batch["id"])["running_count"] == 0
 
 
-def test_the_schema_keeps_hashes_unique(tmp_path: Path, engine: Engine) -> None:
-    JokeStore(engine).save("only once")
+def test_the_schema_keeps_hashes_unique(tmp_path: Path, sqlite_engine: Engine) -> None:
+    JokeStore(sqlite_engine).save("only once")
     path = tmp_path / "store.sqlite3"
 
     with sqlite3.connect(path) as raw, pytest.raises(sqlite3.IntegrityError):
