@@ -308,6 +308,32 @@
     grid.streamUp = false;
   }
 
+  // Clicks on chips and on a card's buttons, by delegation: one listener
+  // for every chip, however many ticks and pages have added.
+  var CLICK_TARGETS = {
+    chip: "joke-request",
+    more: "card-action",
+    resume: "card-action",
+  };
+
+  document.addEventListener("click", function (event) {
+    var element = event.target && event.target.closest
+      ? event.target.closest("button.chip, button.more, button.resume")
+      : null;
+    if (!element || !element.id || element.id.charAt(0) !== "{") {
+      return;
+    }
+    var key = JSON.parse(element.id);
+    var action = element.classList.contains("chip")
+      ? "chip"
+      : element.classList.contains("more")
+      ? "more"
+      : "resume";
+    dc().set_props(CLICK_TARGETS[action], {
+      data: { action: action, id: key.id, t: now() },
+    });
+  });
+
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden && grid.gate && grid.gate.missed) {
       signal("visible");

@@ -9,7 +9,6 @@ from typing import Any
 
 from dash import (
     ALL,
-    MATCH,
     ClientsideFunction,
     Dash,
     Input,
@@ -331,34 +330,67 @@ def register_callbacks(app: Dash, service: BatchService) -> None:
             *overview_out,
         )
 
-    # -- per-card actions -----------------------------------------------------
+    # -- per-card actions and chips ------------------------------------------
+    # batch_dashboard.js turns clicks on chips, "more" and "resume" buttons
+    # into one store each: callbacks with a wildcard input would also run
+    # whenever a tick adds a chip or the grid adds a card.
+
+    action_kinds = (
+        (ids.CARD_STATE, "data"),
+        (ids.STALL, "hidden"),
+        (ids.CHIPS, "children"),
+        (ids.MORE, "children"),
+        (ids.MORE, "hidden"),
+    )
 
     @app.callback(
-        Output({"type": ids.CARD_STATE, "id": MATCH}, "data", allow_duplicate=True),
-        Output({"type": ids.STALL, "id": MATCH}, "hidden", allow_duplicate=True),
+        *[
+            Output({"type": kind, "id": ALL}, prop, allow_duplicate=True)
+            for kind, prop in action_kinds
+        ],
         Output(ids.POLL, "disabled", allow_duplicate=True),
-        Input({"type": ids.RESUME, "id": MATCH}, "n_clicks"),
-        State({"type": ids.CARD_STATE, "id": MATCH}, "data"),
+        Input(ids.CARD_ACTION, "data"),
+        State({"type": ids.CARD_STATE, "id": ALL}, "data"),
         prevent_initial_call=True,
     )
-    def resume(clicks: int | None, state: dict[str, Any]) -> Any:
-        if not clicks:
+    def card_action(action: dict[str, Any] | None, states: list[Any]) -> Any:
+        if not action or action.get("action") not in ("more", "resume"):
             raise PreventUpdate
-        return {**state, "r": utcnow().timestamp(), "p": False}, True, False
+        card_ids = [spec["id"]["id"] for spec in ctx.states_list[0]]
+        batch_id = action.get("id")
+        if batch_id not in card_ids:
+            raise PreventUpdate
+        state = states[card_ids.index(batch_id)]
 
-    @app.callback(
-        Output({"type": ids.CHIPS, "id": MATCH}, "children", allow_duplicate=True),
-        Output({"type": ids.MORE, "id": MATCH}, "children", allow_duplicate=True),
-        Output({"type": ids.MORE, "id": MATCH}, "hidden", allow_duplicate=True),
-        Output({"type": ids.CARD_STATE, "id": MATCH}, "data", allow_duplicate=True),
-        Input({"type": ids.MORE, "id": MATCH}, "n_clicks"),
-        State({"type": ids.CARD_STATE, "id": MATCH}, "data"),
-        prevent_initial_call=True,
-    )
-    def load_more(clicks: int | None, state: dict[str, Any]) -> Any:
-        if not clicks:
-            raise PreventUpdate
-        batch_id = ctx.triggered_id["id"]
+        props: dict[tuple[str, str], Any]
+        if action["action"] == "resume":
+            props = {
+                (ids.CARD_STATE, "data"): {
+                    **state,
+                    "r": utcnow().timestamp(),
+                    "p": False,
+                },
+                (ids.STALL, "hidden"): True,
+            }
+            poll: Any = False
+        else:
+            props = _more_chips(batch_id, state)
+            poll = no_update
+
+        outputs = [
+            [
+                props.get((kind, prop), no_update)
+                if spec["id"]["id"] == batch_id
+                else no_update
+                for spec in specs
+            ]
+            for (kind, prop), specs in zip(
+                action_kinds, ctx.outputs_list[: len(action_kinds)], strict=True
+            )
+        ]
+        return (*outputs, poll)
+
+    def _more_chips(batch_id: str, state: dict[str, Any]) -> dict[Any, Any]:
         status = status_view(service.get(batch_id))
         limit = state["limit"] + CHIPS_PAGE
         fresh = status["createdIds"][state["n"] : limit]
@@ -370,26 +402,28 @@ def register_callbacks(app: Dash, service: BatchService) -> None:
         # The tick compares versions; keep the old one so it still redraws
         # the counts when the batch moved on meanwhile.
         new_state["v"] = state["v"]
-        return chips, more, not more, new_state
-
-    # -- chips and the joke panel ---------------------------------------------
+        return {
+            (ids.CHIPS, "children"): chips,
+            (ids.MORE, "children"): more,
+            (ids.MORE, "hidden"): not more,
+            (ids.CARD_STATE, "data"): new_state,
+        }
 
     @app.callback(
         Output(ids.JOKE_PANEL, "hidden"),
         Output(ids.JOKE_TEXT, "children"),
         Output(ids.JOKE_META, "children"),
-        Input({"type": ids.CHIP, "id": ALL}, "n_clicks"),
+        Input(ids.JOKE_REQUEST, "data"),
         Input(ids.JOKE_CLOSE, "n_clicks"),
         prevent_initial_call=True,
     )
-    def show_joke(_chips: list[int | None], _close: int | None) -> Any:
-        trigger = ctx.triggered_id
-        if trigger == ids.JOKE_CLOSE:
+    def show_joke(request: dict[str, Any] | None, _close: int | None) -> Any:
+        if ctx.triggered_id == ids.JOKE_CLOSE:
             return True, no_update, no_update
-        if not isinstance(trigger, dict) or not ctx.triggered[0]["value"]:
+        if not request or not request.get("id"):
             raise PreventUpdate
         try:
-            joke = service.joke(trigger["id"])
+            joke = service.joke(str(request["id"]))
         except NotFound:
             return False, "This joke is no longer stored.", []
         return False, joke["text"], joke_meta(joke)

@@ -183,7 +183,9 @@ def build_card(
                         f"No change for {stall_seconds:.0f} s: polling is paused. "
                     ),
                     html.Button(
-                        "Resume", id={"type": ids.RESUME, **key}, className="link"
+                        "Resume",
+                        id={"type": ids.RESUME, **key},
+                        className="link resume",
                     ),
                 ],
             ),

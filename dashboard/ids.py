@@ -44,6 +44,7 @@ ACK = "poll-ack"
 ACK_SEEN = "poll-ack-seen"
 LIVE = "live-signal"
 STREAM_STATE = "stream-state"
+CARD_ACTION = "card-action"
 
 # Per-card pattern-matching types: {"type": <one of these>, "id": batch_id}.
 CARD = "batch-card"
@@ -61,6 +62,7 @@ MORE = "card-more"
 # Chips and the joke panel: {"type": CHIP, "id": joke_id}.
 CHIP = "joke-chip"
 JOKE_PANEL = "joke-panel"
+JOKE_REQUEST = "joke-request"
 JOKE_TEXT = "joke-text"
 JOKE_META = "joke-meta"
 JOKE_COPY = "joke-copy"

@@ -62,6 +62,7 @@ def build_shell(enabled: bool = True) -> html.Div:
         children=[
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.PAGE_SEEN),
+            dcc.Store(id=ids.JOKE_REQUEST),
             html.Header(
                 className="top",
                 children=[
@@ -319,6 +320,7 @@ def build_home(
         dcc.Store(id=ids.ACK_SEEN),
         dcc.Store(id=ids.LIVE),
         dcc.Store(id=ids.STREAM_STATE),
+        dcc.Store(id=ids.CARD_ACTION),
         dcc.Interval(id=ids.POLL, interval=poll_ms, disabled=True),
     ]
 

@@ -15,7 +15,12 @@ pytestmark = pytest.mark.browser
 
 
 def card_titles(duo: Any) -> list[str]:
-    return [e.text for e in duo.find_elements(".card .card-title")]
+    # Read in one script: the grid may be redrawn between two element reads.
+    script = (
+        "return Array.from(document.querySelectorAll('.card .card-title'))"
+        ".map(e => e.textContent)"
+    )
+    return list(duo.driver.execute_script(script))
 
 
 def choose(duo: Any, dropdown: str, label: str) -> None:

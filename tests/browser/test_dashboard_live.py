@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from dashboard import ids
+from tests.browser.mixed import finish
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.browser
@@ -132,3 +133,40 @@ def test_leaving_the_grid_page_closes_its_event_stream(live_dashboard: Any) -> N
     duo.find_element(f"{card(batch_id)} .card-title").click()
     duo.wait_for_element(f"#{ids.DETAIL}", timeout=10)
     wait_for(lambda: feed.open_streams == 0, timeout=10)
+
+
+HIDE = """
+Object.defineProperty(document, "hidden", {value: arguments[0], configurable: true});
+if (!arguments[0]) { document.dispatchEvent(new Event("visibilitychange")); }
+"""
+STREAM_EVENT = "dash_clientside.set_props('live-signal', {data: {t: Date.now()}})"
+
+
+def test_a_hidden_tab_asks_nothing_and_catches_up_with_one_request(
+    live_dashboard: Any,
+) -> None:
+    # A long interval: the only ticks are the ones this test provokes.
+    live = live_dashboard(
+        {"POLL_INTERVAL_MS": 600_000, "STALL_SECONDS": 3600}, start=False
+    )
+    service = live.service
+    batch_id = service.create({"batchSize": 6}).batch["id"]
+    finish(service, batch_id, 1, "hidden")
+    live.open("/")
+    duo = live.duo
+    wait_for(lambda: progress(duo, batch_id) == 1, timeout=10)
+    driver = duo.driver
+
+    driver.execute_script(HIDE, True)
+    before = live.count(UPDATE)
+    finish(service, batch_id, 2, "while hidden")
+    # What a stream event would do while the tab is hidden: nothing goes out.
+    driver.execute_script(STREAM_EVENT)
+    driver.execute_script(STREAM_EVENT)
+    stats = "return window.dash_clientside.batch_dashboard.stats()"
+    assert driver.execute_script(stats)["inFlight"] is False
+    assert progress(duo, batch_id) == 1
+
+    driver.execute_script(HIDE, False)
+    wait_for(lambda: progress(duo, batch_id) == 3, timeout=10)
+    assert live.count(UPDATE) == before + 1
