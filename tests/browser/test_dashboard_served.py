@@ -1,0 +1,38 @@
+"""The dashboard under the shipped server (waitress), stream and all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboard import ids
+from tests.helpers import serve, wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+
+def test_the_served_dashboard_runs_a_batch_live_over_its_stream(
+    dash_duo: Any, tmp_path: Path
+) -> None:
+    env = {"BATCH_DASHBOARD_PROVIDER_DELAY": "0.2", "BATCH_DASHBOARD_WORKERS": "1"}
+    with serve(tmp_path / "store.sqlite3", env) as server:
+        dash_duo.server_url = server.url
+        dash_duo.wait_for_element(f"#{ids.CREATE_BUTTON}", timeout=15)
+        dash_duo.find_element(f"#{ids.CREATE_BUTTON}").click()
+        dash_duo.wait_for_contains_text(f"#{ids.CREATE_MESSAGE}", "Created", 10)
+        batch_id = dash_duo.find_element(f"#{ids.CREATE_MESSAGE}").text.split()[-1]
+        card = f'[id*=\'"type":"{ids.CARD}"\'][id*=\'"{batch_id}"\']'
+
+        stats = "return window.dash_clientside.batch_dashboard.stats().streamUp"
+        seen_up: set[bool] = set()
+
+        def completed() -> bool:
+            seen_up.add(bool(dash_duo.driver.execute_script(stats)))
+            badge = dash_duo.find_elements(f"{card} .badge")
+            return bool(badge) and badge[0].text == "Completed"
+
+        wait_for(completed, timeout=30)
+        assert True in seen_up
+        assert len(dash_duo.find_elements(f"{card} .chip")) == 5
