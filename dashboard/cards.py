@@ -6,7 +6,6 @@ only read the store and hand the results to Dash.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -227,14 +226,6 @@ TICK_PROPS = (
     (ids.MORE, "children"),
     (ids.MORE, "hidden"),
 )
-
-
-@dataclass(frozen=True)
-class CardUpdate:
-    """The changed properties of one card, keyed as in ``TICK_PROPS``."""
-
-    props: dict[tuple[str, str], Any]
-    live: bool
 
 
 def card_live(
