@@ -232,6 +232,7 @@
     stream: null,
     streamUp: false,
     openedAt: 0,
+    opened: 0,
     retryAt: 0,
     lastLive: 0,
     pendingLive: null,
@@ -288,6 +289,7 @@
       onOpen: function () {
         grid.streamUp = true;
         grid.openedAt = now();
+        grid.opened += 1;
       },
       onStatus: onLiveEvent,
       onError: function (closed) {
@@ -410,6 +412,7 @@
         failures: gate.failures || 0,
         inFlight: !!gate.inFlight,
         streamUp: grid.streamUp,
+        streamsOpened: grid.opened,
       };
     },
   };
