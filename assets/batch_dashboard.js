@@ -227,88 +227,182 @@
 
   // -- the dashboard's hooks ----------------------------------------------
 
-  var grid = {
-    gate: null,
-    stream: null,
-    streamUp: false,
-    openedAt: 0,
-    opened: 0,
-    retryAt: 0,
-    lastLive: 0,
-    pendingLive: null,
-  };
   // With a healthy stream, the interval still lets one tick through this
   // often, so that a card with no events can show that it stalled.
   var SAFETY_TICK_MS = 15000;
   var STREAM_RETRY_MS = 30000;
   var LIVE_GAP_MS = 1000;
-  var LIVE_ID = "live-signal";
-  var GRID_ID = "batch-grid";
 
   function dc() {
     return root.dash_clientside;
   }
 
-  // The grid page is the one with a live loop; after a move to another
-  // page the stream has no one to tell, so it closes.
-  function onGridPage() {
-    return !!document.getElementById(GRID_ID);
-  }
-
-  function signal(reason) {
-    if (!onGridPage()) {
-      closeStream();
-      return;
-    }
-    dc().set_props(LIVE_ID, { data: { reason: reason, t: now() } });
-  }
-
-  function onLiveEvent(status) {
-    // Only a batch on this page, or a new one that may belong on it, is news.
-    var known =
-      !status ||
-      status.version <= 2 ||
-      document.querySelector("[id*='\"" + status.batchId + "\"']");
-    // Coalesce bursts of events into one tick per LIVE_GAP_MS.
-    if (!known || grid.pendingLive) {
-      return;
-    }
-    var wait = Math.max(0, grid.lastLive + LIVE_GAP_MS - now());
-    grid.pendingLive = setTimeout(function () {
-      grid.pendingLive = null;
-      grid.lastLive = now();
-      signal("event");
-    }, wait);
-  }
-
-  function openStream() {
-    if (grid.stream || now() < grid.retryAt) {
-      return;
-    }
-    grid.stream = subscribe(API + "/events", {
-      onOpen: function () {
-        grid.streamUp = true;
-        grid.openedAt = now();
-        grid.opened += 1;
-      },
-      onStatus: onLiveEvent,
-      onError: function (closed) {
-        grid.streamUp = false;
-        if (closed) {
-          grid.stream = null;
-          grid.retryAt = now() + STREAM_RETRY_MS;
-        }
-      },
+  function triggeredBy(propId) {
+    var triggered = dc().callback_context.triggered || [];
+    return triggered.some(function (t) {
+      return t.prop_id === propId;
     });
   }
 
-  function closeStream() {
-    if (grid.stream) {
-      grid.stream.close();
-    }
-    grid.stream = null;
-    grid.streamUp = false;
+  /**
+   * One page's live loop: a Gate for its ticks, and a stream whose events
+   * become ticks. options: liveId (the store a stream event writes),
+   * pageId (an element only that page has), intervalProp, relevant(status).
+   */
+  function LiveLoop(options) {
+    this.options = options;
+    this.gate = null;
+    this.stream = null;
+    this.url = null;
+    this.streamUp = false;
+    this.openedAt = 0;
+    this.opened = 0;
+    this.retryAt = 0;
+    this.lastLive = 0;
+    this.pendingLive = null;
   }
+
+  LiveLoop.prototype.onPage = function () {
+    return !!document.getElementById(this.options.pageId);
+  };
+
+  LiveLoop.prototype.signal = function (reason) {
+    // After a move to another page the stream has no one to tell.
+    if (!this.onPage()) {
+      this.close();
+      return;
+    }
+    dc().set_props(this.options.liveId, { data: { reason: reason, t: now() } });
+  };
+
+  LiveLoop.prototype.onEvent = function (status) {
+    var self = this;
+    // Coalesce bursts of events into one tick per LIVE_GAP_MS.
+    if (!this.options.relevant(status) || this.pendingLive) {
+      return;
+    }
+    var wait = Math.max(0, this.lastLive + LIVE_GAP_MS - now());
+    this.pendingLive = setTimeout(function () {
+      self.pendingLive = null;
+      self.lastLive = now();
+      self.signal("event");
+    }, wait);
+  };
+
+  LiveLoop.prototype.open = function (url) {
+    var self = this;
+    if (url && url !== this.url) {
+      this.close();
+      this.url = url;
+    }
+    if (this.stream || !this.url || now() < this.retryAt) {
+      return;
+    }
+    this.stream = subscribe(this.url, {
+      onOpen: function () {
+        self.streamUp = true;
+        self.openedAt = now();
+        self.opened += 1;
+      },
+      onStatus: function (status) {
+        self.onEvent(status);
+      },
+      onEnd: function () {
+        self.stream = null;
+        self.streamUp = false;
+        self.signal("end");
+      },
+      onError: function (closed) {
+        self.streamUp = false;
+        if (closed) {
+          self.stream = null;
+          self.retryAt = now() + STREAM_RETRY_MS;
+        }
+      },
+    });
+  };
+
+  LiveLoop.prototype.close = function () {
+    if (this.stream) {
+      this.stream.close();
+    }
+    this.stream = null;
+    this.streamUp = false;
+  };
+
+  /** Interval or stream event: a tick to send, or no_update. */
+  LiveLoop.prototype.tick = function (interval) {
+    var noUpdate = dc().no_update;
+    if (!this.gate) {
+      this.gate = new Gate({ interval: interval });
+    }
+    var gate = this.gate;
+    var fromInterval = triggeredBy(this.options.intervalProp);
+    // A healthy stream makes interval ticks redundant, once the page has
+    // caught up after the stream opened.
+    if (
+      fromInterval &&
+      this.streamUp &&
+      gate.sentAt > this.openedAt &&
+      now() - gate.sentAt < SAFETY_TICK_MS
+    ) {
+      return noUpdate;
+    }
+    if (fromInterval) {
+      this.open(null);
+    }
+    var tick = gate.request(document.hidden);
+    return tick === null ? noUpdate : tick;
+  };
+
+  /** A tick's answer: free the gate; catch up once if a tick was missed. */
+  LiveLoop.prototype.ack = function (ack) {
+    var self = this;
+    var gate = this.gate;
+    if (gate) {
+      var missed = gate.missed;
+      gate.done(ack);
+      if (missed && ack && ack.ok && !document.hidden) {
+        setTimeout(function () {
+          self.signal("missed");
+        }, 0);
+      }
+    }
+    return ack ? ack.n : null;
+  };
+
+  LiveLoop.prototype.stats = function () {
+    var gate = this.gate || {};
+    return {
+      sent: gate.sent || 0,
+      failures: gate.failures || 0,
+      inFlight: !!gate.inFlight,
+      streamUp: this.streamUp,
+      streamsOpened: this.opened,
+    };
+  };
+
+  var grid = new LiveLoop({
+    liveId: "live-signal",
+    pageId: "batch-grid",
+    intervalProp: "poll.n_intervals",
+    // Only a batch on this page, or a new one that may belong on it, is news.
+    relevant: function (status) {
+      return (
+        !status ||
+        status.version <= 2 ||
+        !!document.querySelector("[id*='\"" + status.batchId + "\"']")
+      );
+    },
+  });
+  var detail = new LiveLoop({
+    liveId: "detail-live",
+    pageId: "batch-detail",
+    intervalProp: "detail-poll.n_intervals",
+    relevant: function () {
+      return true;
+    },
+  });
 
   // Clicks on chips and on a card's buttons, by delegation: one listener
   // for every chip, however many ticks and pages have added.
@@ -319,9 +413,10 @@
   };
 
   document.addEventListener("click", function (event) {
-    var element = event.target && event.target.closest
-      ? event.target.closest("button.chip, button.more, button.resume")
-      : null;
+    var element =
+      event.target && event.target.closest
+        ? event.target.closest("button.chip, button.more, button.resume")
+        : null;
     if (!element || !element.id || element.id.charAt(0) !== "{") {
       return;
     }
@@ -329,91 +424,77 @@
     var action = element.classList.contains("chip")
       ? "chip"
       : element.classList.contains("more")
-      ? "more"
-      : "resume";
+        ? "more"
+        : "resume";
     dc().set_props(CLICK_TARGETS[action], {
       data: { action: action, id: key.id, t: now() },
     });
   });
 
   document.addEventListener("visibilitychange", function () {
-    if (!document.hidden && grid.gate && grid.gate.missed) {
-      signal("visible");
-    }
+    [grid, detail].forEach(function (loop) {
+      if (!document.hidden && loop.gate && loop.gate.missed) {
+        loop.signal("visible");
+      }
+    });
   });
 
   var hooks = {
-    /** Interval or stream event: return a tick, or no_update. */
+    /** The grid's interval or stream event: return a tick, or no_update. */
     gate: function (nIntervals, live, interval) {
-      var noUpdate = dc().no_update;
-      if (!grid.gate) {
-        grid.gate = new Gate({ interval: interval });
-      }
-      var gate = grid.gate;
-      var triggered = (dc().callback_context.triggered || []).map(function (t) {
-        return t.prop_id;
-      });
-      var fromInterval = triggered.indexOf("poll.n_intervals") >= 0;
-      // A healthy stream makes interval ticks redundant, once the page has
-      // caught up after the stream opened.
-      if (
-        fromInterval &&
-        grid.streamUp &&
-        gate.sentAt > grid.openedAt &&
-        now() - gate.sentAt < SAFETY_TICK_MS
-      ) {
-        return noUpdate;
-      }
-      if (fromInterval && !grid.stream) {
-        openStream();
-      }
-      var tick = gate.request(document.hidden);
-      return tick === null ? noUpdate : tick;
+      return grid.tick(interval);
     },
 
-    /** A tick's answer: free the gate; catch up once if a tick was missed. */
     ack: function (ack) {
-      var gate = grid.gate;
-      if (gate) {
-        var missed = gate.missed;
-        gate.done(ack);
-        if (missed && ack && ack.ok && !document.hidden) {
-          setTimeout(function () {
-            signal("missed");
-          }, 0);
-        }
-      }
-      return ack ? ack.n : null;
+      return grid.ack(ack);
     },
 
     /** Follow the poll's switch: a stream while anything is live, else none. */
     stream: function (disabled) {
       if (disabled) {
-        closeStream();
+        grid.close();
         return { open: false };
       }
-      openStream();
+      grid.open(API + "/events");
       return { open: true };
     },
 
-    /** The route changed: only the grid page keeps a stream open. */
+    detailGate: function (nIntervals, live, interval) {
+      return detail.tick(interval);
+    },
+
+    detailAck: function (ack) {
+      return detail.ack(ack);
+    },
+
+    /** The detail view streams its one batch until the batch ends. */
+    detailStream: function (disabled, state) {
+      if (disabled || !state) {
+        detail.close();
+        return { open: false };
+      }
+      detail.open(API + "/" + encodeURIComponent(state.batchId) + "/events");
+      return { open: true };
+    },
+
+    /** The route changed: each page keeps only its own stream. */
     page: function (pathname) {
       if (pathname !== "/") {
-        closeStream();
+        grid.close();
+      }
+      if (!/^\/batches\//.test(pathname || "")) {
+        detail.close();
       }
       return pathname;
     },
 
-    /** For tests and the curious: what the gate has done so far. */
+    /** For tests and the curious: what the gates have done so far. */
     stats: function () {
-      var gate = grid.gate || {};
-      return {
-        sent: gate.sent || 0,
-        failures: gate.failures || 0,
-        inFlight: !!gate.inFlight,
-        streamUp: grid.streamUp,
-        streamsOpened: grid.opened,
-      };
+      return grid.stats();
+    },
+
+    detailStats: function () {
+      return detail.stats();
     },
   };
 

@@ -428,7 +428,28 @@ def register_callbacks(app: Dash, service: BatchService) -> None:
             return False, "This joke is no longer stored.", []
         return False, joke["text"], joke_meta(joke)
 
-    # -- the detail view ------------------------------------------------------
+    # -- the detail view: the same gate as the grid, on its own stores -------
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="batch_dashboard", function_name="detailGate"),
+        Output(ids.DETAIL_TICK, "data"),
+        Input(ids.DETAIL_POLL, "n_intervals"),
+        Input(ids.DETAIL_LIVE, "data"),
+        State(ids.DETAIL_POLL, "interval"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="batch_dashboard", function_name="detailAck"),
+        Output(ids.DETAIL_ACK_SEEN, "data"),
+        Input(ids.DETAIL_ACK, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="batch_dashboard", function_name="detailStream"),
+        Output(ids.DETAIL_STREAM, "data"),
+        Input(ids.DETAIL_POLL, "disabled"),
+        State(ids.DETAIL_STATE, "data"),
+    )
 
     @app.callback(
         Output(ids.DETAIL_HEADER, "children"),
@@ -440,20 +461,29 @@ def register_callbacks(app: Dash, service: BatchService) -> None:
         Output(ids.CHART_ATTEMPTS, "figure"),
         Output(ids.DETAIL_POLL, "disabled"),
         Output(ids.DETAIL_STATE, "data"),
-        Input(ids.DETAIL_POLL, "n_intervals"),
+        Output(ids.DETAIL_ACK, "data"),
+        Input(ids.DETAIL_TICK, "data"),
         State(ids.DETAIL_STATE, "data"),
         prevent_initial_call=True,
     )
-    def refresh_detail(_: int, state: dict[str, Any]) -> Any:
+    def refresh_detail(tick_data: dict[str, Any] | None, state: dict[str, Any]) -> Any:
+        n = (tick_data or {}).get("n")
+        try:
+            return _refresh_detail(state, {"n": n, "ok": True})
+        except Exception:
+            logger.exception("detail tick %s of batch %s failed", n, state["batchId"])
+            return (*[no_update] * 9, {"n": n, "ok": False})
+
+    def _refresh_detail(state: dict[str, Any], ack: dict[str, Any]) -> Any:
         batch_id = state["batchId"]
         heads = analytics.heads(engine, [batch_id])
         head = heads.get(batch_id)
         if head is None:
-            return (*[no_update] * 7, True, no_update)
+            return (*[no_update] * 7, True, no_update, ack)
         terminal = head["status"] not in ("queued", "in_progress")
         if head["version"] == state["v"]:
             # Charts are recomputed only when their data changed.
-            return (*[no_update] * 7, terminal, no_update)
+            return (*[no_update] * 7, terminal, no_update, ack)
 
         now = utcnow()
         status = status_view(service.get(batch_id))
@@ -466,4 +496,5 @@ def register_callbacks(app: Dash, service: BatchService) -> None:
             *detail_figures(timings),
             terminal,
             {"batchId": batch_id, "v": status["version"]},
+            ack,
         )

@@ -478,6 +478,11 @@ def build_detail(
                     data={"batchId": batch_id, "v": status["version"]},
                 ),
                 dcc.Interval(id=ids.DETAIL_POLL, interval=poll_ms, disabled=terminal),
+                dcc.Store(id=ids.DETAIL_TICK),
+                dcc.Store(id=ids.DETAIL_ACK),
+                dcc.Store(id=ids.DETAIL_ACK_SEEN),
+                dcc.Store(id=ids.DETAIL_LIVE),
+                dcc.Store(id=ids.DETAIL_STREAM),
             ],
         )
     ]

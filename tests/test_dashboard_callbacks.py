@@ -145,14 +145,14 @@ def test_the_detail_view_is_not_redrawn_while_its_batch_is_unchanged(
         body = payload(
             dependency,
             {
-                f"{ids.DETAIL_POLL}.n_intervals": 1,
+                f"{ids.DETAIL_TICK}.data": {"n": 1},
                 f"{ids.DETAIL_STATE}.data": {"batchId": batch_id, "v": version},
             },
-            changed=[f"{ids.DETAIL_POLL}.n_intervals"],
+            changed=[f"{ids.DETAIL_TICK}.data"],
         )
         return client.post("/_dash-update-component", json=body).get_json()["response"]
 
-    assert set(refresh()) == {ids.DETAIL_POLL}
+    assert set(refresh()) == {ids.DETAIL_POLL, ids.DETAIL_ACK}
 
     advance(app, batch_id, "A joke that changes the batch.")
     redrawn = refresh()

@@ -101,3 +101,22 @@ def test_chips_page_in_on_demand_and_open_a_panel_with_the_joke(
 
     duo.find_element(f"#{ids.JOKE_CLOSE}").click()
     wait_for(lambda: not duo.find_element(f"#{ids.JOKE_PANEL}").is_displayed(), 5)
+
+
+def test_the_detail_view_of_a_running_batch_follows_it_to_the_end(
+    live_dashboard: Any,
+) -> None:
+    live = live_dashboard({"PROVIDER_DELAY": 0.25, "WORKERS": 1})
+    batch_id = live.service.create({"batchSize": 8}).batch["id"]
+    live.open(f"/batches/{batch_id}")
+    duo = live.duo
+    duo.wait_for_element(f"#{ids.DETAIL_STATS}", timeout=10)
+    duo.driver.execute_script("window.__sameDocument = true")
+
+    duo.wait_for_contains_text(f"#{ids.DETAIL_ETA}", "Finished", timeout=30)
+    assert "Remaining\n0" in duo.find_element(f"#{ids.DETAIL_STATS}").text
+    assert "Created\n8" in duo.find_element(f"#{ids.DETAIL_STATS}").text
+    assert duo.driver.execute_script("return window.__sameDocument === true")
+    stats = "return window.dash_clientside.batch_dashboard.detailStats()"
+    assert duo.driver.execute_script(stats)["streamsOpened"] >= 1
+    assert live.count(f"/api/jokes/batches/{batch_id}/events") >= 1
