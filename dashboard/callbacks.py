@@ -357,7 +357,7 @@ def register_callbacks(app: Dash, service: BatchService) -> None:
         if not action or action.get("action") not in ("more", "resume"):
             raise PreventUpdate
         card_ids = [spec["id"]["id"] for spec in ctx.states_list[0]]
-        batch_id = action.get("id")
+        batch_id = str(action.get("id"))
         if batch_id not in card_ids:
             raise PreventUpdate
         state = states[card_ids.index(batch_id)]
