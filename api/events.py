@@ -1,8 +1,14 @@
 """Server-Sent Events: each status change of one batch, or of every batch.
 
+Each ``status`` event has the status endpoint's shape; like a poll with
+``?createdAfter=N``, its ``createdIds`` holds only the ids created since the
+stream's previous event for that batch (``createdAfter`` says from where), so
+a stream of a large batch does not resend every id.
+
 A stream holds one server thread for its whole life, so streams are bounded in
 number (``SSE_MAX_STREAMS``, then 503 with ``Retry-After``: clients poll) and
-in time (``SSE_MAX_SECONDS``, then the client reconnects).
+in time (``SSE_MAX_SECONDS``, then the client reconnects). A client that went
+away frees its slot at the stream's next write, a heartbeat at the latest.
 """
 
 from __future__ import annotations
@@ -85,7 +91,7 @@ def batch_events(batch_id: str) -> Response:
     first = service.status(batch_id)
 
     def body() -> Iterator[str]:
-        sent = first["version"]
+        sent, count = first["version"], first["createdCount"]
         yield _event("status", first, sent)
         if BatchStatus(first["status"]).terminal:
             yield _event("end", {"batchId": batch_id, "status": first["status"]})
@@ -96,9 +102,9 @@ def batch_events(batch_id: str) -> Response:
             # A quiet wake-up re-reads too: a change made outside the executor
             # (a cancel) has no notification.
             if quiet or changes.ids is None or batch_id in changes.ids:
-                status = service.status(batch_id)
+                status = service.status(batch_id, created_after=count)
                 if status["version"] != sent:
-                    sent = status["version"]
+                    sent, count = status["version"], status["createdCount"]
                     yield _event("status", status, sent)
                     if BatchStatus(status["status"]).terminal:
                         yield _event(
@@ -117,7 +123,8 @@ def all_events() -> Response:
     service = current_app.extensions["batch_dashboard"].service
 
     def body() -> Iterator[str]:
-        versions: dict[str, int] = {}
+        # Per batch: the version and the id count this stream last sent.
+        sent: dict[str, tuple[int, int]] = {}
         for changes in _ticks():
             if changes.ids is None:
                 yield _event("resync", {})
@@ -128,9 +135,11 @@ def all_events() -> Response:
                 continue
 
             for row in service.batches.get_many(sorted(changes.ids)):
-                if versions.get(row["id"]) == row["version"]:
+                version, count = sent.get(row["id"], (0, 0))
+                if version == row["version"]:
                     continue
-                versions[row["id"]] = row["version"]
-                yield _event("status", status_view(row), row["version"])
+                status = status_view(row, created_after=count)
+                sent[row["id"]] = (row["version"], status["createdCount"])
+                yield _event("status", status, row["version"])
 
     return _stream(body)

@@ -52,13 +52,18 @@ def test_a_batch_stream_sends_each_change_then_an_end(tmp_path: Path) -> None:
             assert response.headers["Content-Type"].startswith("text/event-stream")
             assert response.headers["Cache-Control"] == "no-store"
             seen: list[dict[str, Any]] = []
+            ids: list[str] = []
             ended = None
             for name, data in events(response):
                 if name == "status":
-                    check_invariants(data, seen[-1] if seen else None)
+                    # Each event carries only the ids created since the last.
+                    assert data["createdAfter"] == len(ids)
+                    ids += data["createdIds"]
+                    full = {**data, "createdIds": list(ids)}
+                    check_invariants(full, seen[-1] if seen else None)
                     if seen:
                         assert data["version"] > seen[-1]["version"]
-                    seen.append(data)
+                    seen.append(full)
                 elif name == "end":
                     ended = data
                     break
@@ -66,6 +71,7 @@ def test_a_batch_stream_sends_each_change_then_an_end(tmp_path: Path) -> None:
     assert ended == {"batchId": batch_id, "status": "completed"}
     assert seen[-1]["status"] == "completed" and seen[-1]["remaining"] == 0
     assert len(seen) >= 2
+    assert len(ids) == seen[-1]["createdCount"] == len(set(ids))
 
 
 def test_streams_are_bounded_and_polling_still_answers_when_they_are_full(
