@@ -152,6 +152,23 @@ def last_change(engine: Engine) -> tuple[int, datetime | None]:
     return int(count), at
 
 
+def _minute(column: Any, dialect: str) -> Any:
+    """The minute a timestamp falls in, computed by the database."""
+    if dialect == "sqlite":
+        return func.strftime("%Y-%m-%d %H:%M", column)
+    return func.date_trunc("minute", column)
+
+
+def _minute_value(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        moment = as_utc(value)
+        assert moment is not None
+        return moment.replace(second=0, microsecond=0)
+    parsed = _parse_naive(value)
+    assert parsed is not None
+    return parsed
+
+
 def _parse_naive(value: Any) -> datetime | None:
     # Aggregates skip the column type, so SQLite hands back the stored text.
     if value is None:
@@ -190,7 +207,10 @@ def overview(engine: Engine, now: datetime | None = None) -> Overview:
         .order_by(batches.c.created_at.desc())
         .limit(2000)
     )
-    recent_query = select(jokes.c.created_at).where(jokes.c.created_at >= since)
+    minute = _minute(jokes.c.created_at, engine.dialect.name)
+    recent_query = (
+        select(minute, func.count()).where(jokes.c.created_at >= since).group_by(minute)
+    )
     with read_connection(engine) as conn:
         by_status = {row[0]: int(row[1]) for row in conn.execute(by_status_query)}
         created, duplicates, failed = conn.execute(totals_query).one()
@@ -199,12 +219,10 @@ def overview(engine: Engine, now: datetime | None = None) -> Overview:
             for row in conn.execute(durations_query)
             if row.completed_at is not None
         ]
-        recent = [row[0] for row in conn.execute(recent_query)]
+        minutes = {
+            _minute_value(at): int(count) for at, count in conn.execute(recent_query)
+        }
 
-    minutes: dict[datetime, int] = {}
-    for at in recent:
-        minute = at.replace(second=0, microsecond=0)
-        minutes[minute] = minutes.get(minute, 0) + 1
     start = since.replace(second=0, microsecond=0)
     series = [
         (start + timedelta(minutes=i), minutes.get(start + timedelta(minutes=i), 0))
