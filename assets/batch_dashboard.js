@@ -429,6 +429,41 @@
     dc().set_props(CLICK_TARGETS[action], {
       data: { action: action, id: key.id, t: now() },
     });
+    if (action === "chip") {
+      focusPanelWhenShown(element);
+    }
+  });
+
+  // Keyboard users land in the joke panel when it opens, and Escape takes
+  // them back to the chip they came from.
+  var panelOpener = null;
+
+  function focusPanelWhenShown(opener) {
+    panelOpener = opener;
+    var deadline = now() + 5000;
+    (function look() {
+      var panel = document.getElementById("joke-panel");
+      var close = document.getElementById("joke-close");
+      if (panel && close && !panel.hidden) {
+        close.focus();
+      } else if (now() < deadline) {
+        setTimeout(look, 50);
+      }
+    })();
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var panel = document.getElementById("joke-panel");
+    if (event.key !== "Escape" || !panel || panel.hidden) {
+      return;
+    }
+    var close = document.getElementById("joke-close");
+    if (close) {
+      close.click();
+    }
+    if (panelOpener && document.body.contains(panelOpener)) {
+      panelOpener.focus();
+    }
   });
 
   document.addEventListener("visibilitychange", function () {

@@ -99,6 +99,21 @@ def test_chips_page_in_on_demand_and_open_a_panel_with_the_joke(
     assert "offline" in meta and "space" in meta and joke["createdAt"] in meta
     assert duo.find_element(f"#{ids.JOKE_COPY}").is_displayed()
 
+    # Focus moved into the panel; Escape closes it and returns to the chip.
+    wait_for(
+        lambda: (
+            duo.driver.switch_to.active_element.get_attribute("id") == ids.JOKE_CLOSE
+        ),
+        timeout=5,
+    )
+    duo.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+    wait_for(lambda: not duo.find_element(f"#{ids.JOKE_PANEL}").is_displayed(), 5)
+    assert duo.driver.switch_to.active_element == target
+
+    duo.find_elements(chips)[0].click()
+    duo.wait_for_text_to_equal(
+        f"#{ids.JOKE_TEXT}", service.joke(joke_ids[0])["text"], timeout=10
+    )
     duo.find_element(f"#{ids.JOKE_CLOSE}").click()
     wait_for(lambda: not duo.find_element(f"#{ids.JOKE_PANEL}").is_displayed(), 5)
 
