@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -54,14 +55,24 @@ def _stream(body: Callable[[], Iterator[str]]) -> Response:
             headers={"Retry-After": str(FULL_RETRY_AFTER)},
         )
 
+    released = threading.Event()
+
+    def release() -> None:
+        # Called when the body ends and again when the server closes the
+        # response, which is the only call if the body never started.
+        if not released.is_set():
+            released.set()
+            feed.close_stream()
+
     def guarded() -> Iterator[str]:
         try:
             yield f"retry: {RETRY_MS}\n\n"
             yield from body()
         finally:
-            feed.close_stream()
+            release()
 
     response = Response(stream_with_context(guarded()), mimetype="text/event-stream")
+    response.call_on_close(release)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"
     return response

@@ -171,3 +171,16 @@ def test_stream_slots_are_bounded() -> None:
     assert feed.open_stream(2)
     assert feed.open_streams == 2
     assert not feed.open_stream(2)
+
+
+def test_a_stream_the_server_never_started_gives_its_slot_back(make_app: Any) -> None:
+    app = make_app({"SSE_MAX_STREAMS": 1}, start=False)
+    feed = app.extensions["batch_dashboard"].feed
+
+    # The view's answer, closed by the server before it read any of the body.
+    with app.test_request_context("/api/jokes/batches/events"):
+        response = app.full_dispatch_request()
+        assert response.status_code == 200 and feed.open_streams == 1
+        response.close()
+
+    assert feed.open_streams == 0
