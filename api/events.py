@@ -48,6 +48,10 @@ def _stream(body: Callable[[], Iterator[str]]) -> Response:
     runtime.service.require_enabled()
     feed = runtime.feed
     if not feed.open_stream(runtime.settings.sse_max_streams):
+        logger.info(
+            "event stream refused: all %d slots taken",
+            runtime.settings.sse_max_streams,
+        )
         return error_response(
             503,
             "unavailable",

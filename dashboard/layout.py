@@ -458,7 +458,15 @@ def build_detail(
                 html.Div(
                     className="charts",
                     children=[
-                        dcc.Graph(id=chart_id, figure=fig, config=GRAPH_CONFIG)
+                        html.Div(
+                            dcc.Graph(
+                                id=chart_id,
+                                figure=fig,
+                                config=GRAPH_CONFIG,
+                                style={"height": "320px"},
+                            ),
+                            className="chart",
+                        )
                         for chart_id, fig in charts
                     ],
                 ),
