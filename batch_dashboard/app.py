@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,8 +83,13 @@ def create_app(
     )
     jokes = JokeStore(engine)
     batches = BatchStore(engine, jokes)
+    # One event stops the executor and wakes a provider paused mid-item.
+    stop = threading.Event()
     provider = make_provider(
-        settings.provider, seed=settings.provider_seed, delay=settings.provider_delay
+        settings.provider,
+        seed=settings.provider_seed,
+        delay=settings.provider_delay,
+        stop=stop,
     )
     feed = ChangeFeed()
     executor = ThreadPoolBatchExecutor(
@@ -94,6 +100,7 @@ def create_app(
         provider_retries=settings.provider_retries,
         retry_backoff=settings.retry_backoff,
         shutdown_grace=settings.shutdown_grace,
+        stop=stop,
         on_change=feed.publish,
     )
     service = BatchService(settings, batches, jokes, executor)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any, TextIO
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from batch_dashboard.client import ApiError, Client, ClientError, WaitTimeout
 from batch_dashboard.settings import SETTINGS, Settings, SettingsError, load_settings
 
@@ -133,16 +135,32 @@ def serve_command(args: argparse.Namespace) -> int:
     }
     settings = load_settings(overrides)
     configure_logging(settings.log_level)
-    app = create_app(overrides)
+    try:
+        app = create_app(overrides, start_executor=False)
+    except (ValueError, OSError, SQLAlchemyError) as exc:
+        print(f"batch-dashboard: cannot start: {exc}", file=sys.stderr)
+        return 1
+
     runtime = app.extensions["batch_dashboard"]
-    server: Any = waitress.create_server(
-        app,
-        host=settings.host,
-        port=settings.port,
-        threads=settings.server_threads,
-        ident="batch-dashboard",
-        clear_untrusted_proxy_headers=True,
-    )
+    try:
+        server: Any = waitress.create_server(
+            app,
+            host=settings.host,
+            port=settings.port,
+            threads=settings.server_threads,
+            ident="batch-dashboard",
+            clear_untrusted_proxy_headers=True,
+        )
+    except OSError as exc:
+        print(
+            f"batch-dashboard: cannot listen on {settings.host}:{settings.port}: {exc}",
+            file=sys.stderr,
+        )
+        runtime.engine.dispose()
+        return 1
+
+    # Only a process that holds its port may resume the store's batches.
+    runtime.executor.start()
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt

@@ -33,6 +33,14 @@ def parse_bool(value: str) -> bool:
     raise ValueError(f"expected one of {sorted(_TRUE | _FALSE - {''})}")
 
 
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError("expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
+
+    return level
+
+
 def _optional_str(value: str) -> str | None:
     return value or None
 
@@ -225,7 +233,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Longest life of one event stream; clients reconnect.",
         minimum=1,
     ),
-    Setting("LOG_LEVEL", "INFO", str, "level", "Level of the `serve` log."),
+    Setting(
+        "LOG_LEVEL",
+        "INFO",
+        _log_level,
+        "level",
+        "Level of the `serve` log: DEBUG, INFO, WARNING or ERROR.",
+    ),
     Setting(
         "CLIENT_URL",
         "http://127.0.0.1:8050",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -91,3 +92,84 @@ def test_a_bad_setting_is_a_clear_error() -> None:
     assert result.returncode == 2
     assert "BATCH_DASHBOARD_WORKERS" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BATCH_DASHBOARD_PROVIDER": "nonesuch"}, "unknown provider"),
+        ({"BATCH_DASHBOARD_LOG_LEVEL": "LOUD"}, "BATCH_DASHBOARD_LOG_LEVEL"),
+        (
+            {"BATCH_DASHBOARD_DATABASE_URL": "sqlite:////nonexistent/dir/x.sqlite3"},
+            "cannot start",
+        ),
+    ],
+)
+def test_a_server_that_cannot_start_says_why_in_one_line(
+    env: dict[str, str], message: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "batch_dashboard", "serve", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
+
+    assert result.returncode in (1, 2)
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_taken_port_leaves_the_running_server_and_its_work_alone(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "store.sqlite3"
+    env = {"BATCH_DASHBOARD_PROVIDER_DELAY": "0.2", "BATCH_DASHBOARD_WORKERS": "2"}
+    with serve(database, env) as server:
+        created = requests.post(
+            f"{server.url}/api/jokes/batches", json={"batchSize": 20}, timeout=10
+        ).json()
+        port = server.url.rsplit(":", 1)[1]
+
+        second = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "batch_dashboard",
+                "serve",
+                "--port",
+                port,
+                "--database",
+                f"sqlite:///{database}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **env},
+        )
+
+        assert second.returncode == 1
+        assert "cannot listen" in second.stderr
+        assert "interrupted items" not in second.stderr
+        assert "executor started" not in second.stderr
+        status = requests.get(
+            f"{server.url}/api/jokes/batches/{created['batchId']}/status", timeout=10
+        ).json()
+        assert status["status"] in ("queued", "in_progress", "completed")
+
+
+def test_shutdown_does_not_wait_out_a_slow_provider(tmp_path: Path) -> None:
+    env = {
+        "BATCH_DASHBOARD_PROVIDER_DELAY": "60",
+        "BATCH_DASHBOARD_SHUTDOWN_GRACE": "0.5",
+    }
+    with serve(tmp_path / "store.sqlite3", env) as server:
+        requests.post(
+            f"{server.url}/api/jokes/batches", json={"batchSize": 2}, timeout=10
+        )
+        wait_for(lambda: any("in progress" in line for line in server.log))
+
+        # The provider's 60 s pause ends with the shutdown: the process is
+        # gone long before it would be over.
+        assert server.stop(timeout=30) == 0
