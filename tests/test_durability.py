@@ -175,49 +175,6 @@ def test_sigterm_finishes_running_items_and_exits_cleanly(tmp_path: Path) -> Non
     check_store(database, batch_id, final)
 
 
-def test_items_running_past_the_grace_return_to_pending(tmp_path: Path) -> None:
-    database = tmp_path / "store.sqlite3"
-    slow = {
-        "BATCH_DASHBOARD_PROVIDER_DELAY": "1.5",
-        "BATCH_DASHBOARD_WORKERS": "2",
-        "BATCH_DASHBOARD_SHUTDOWN_GRACE": "0.1",
-    }
-    with serve(database, slow) as server:
-        batch_id = _create(server, size=6)
-        poller = Poller(batch_id)
-        wait_for(lambda: _item_states(database, batch_id)["running"] == 2)
-        running = _rows(
-            database,
-            "SELECT position FROM batch_items WHERE batch_id = ? AND state = 'running'",
-            batch_id,
-        )
-
-        assert server.stop(signal.SIGTERM) == 0
-        assert (
-            sum("returned to pending at shutdown" in line for line in server.log) == 2
-        )
-
-    # The workers finished their jokes after the release: the hold check
-    # refused them, so nothing was stored and the items wait again.
-    pending = _rows(
-        database,
-        "SELECT position FROM batch_items WHERE batch_id = ? AND state = 'pending'",
-        batch_id,
-    )
-    assert set(running) <= set(pending)
-    assert _item_states(database, batch_id) == Counter(pending=6)
-    assert _rows(database, "SELECT count(*) FROM jokes") == [(0,)]
-    assert _rows(
-        database, "SELECT running_count FROM batches WHERE id = ?", batch_id
-    ) == [(0,)]
-
-    with serve(database, {"BATCH_DASHBOARD_WORKERS": "2"}) as server:
-        final = poller.until(server, _finished)
-
-    assert final["total"] == 6
-    check_store(database, batch_id, final)
-
-
 @pytest.mark.parametrize("interruption", ["kill", "shutdown"])
 def test_an_item_running_when_its_batch_ended_is_closed_not_left_pending(
     tmp_path: Path, interruption: str

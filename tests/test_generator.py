@@ -221,6 +221,31 @@ def test_the_executor_resumes_unfinished_batches_on_start(
     assert sorted(i["state"] for i in store.items(batch["id"])) == ["created"] * 6
 
 
+def test_items_running_past_the_grace_go_back_to_pending(
+    store: BatchStore, run: Callable
+) -> None:
+    # A provider stuck in a call that no stop signal interrupts.
+    release = threading.Event()
+    provider = ScriptedProvider(lambda r: (release.wait(30), unique(r))[1])
+    batch, _ = store.create([None] * 4, [])
+    executor = run(provider, workers=2)
+    wait_for(lambda: len(provider.requests) == 2)
+
+    executor.shutdown(grace=0.05)
+    release.set()
+
+    # The late answers found their hold gone: nothing stored, all pending.
+    wait_for(
+        lambda: (
+            not any(t.name.startswith("batch-worker") for t in threading.enumerate())
+        )
+    )
+    states = [item["state"] for item in store.items(batch["id"])]
+    assert states == ["pending"] * 4
+    assert store.jokes.count() == 0
+    assert store.get(batch["id"])["running_count"] == 0
+
+
 def test_shutdown_is_idempotent(store: BatchStore, run: Callable) -> None:
     executor = run(ScriptedProvider(unique))
 
