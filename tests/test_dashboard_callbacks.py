@@ -158,3 +158,19 @@ def test_the_detail_view_is_not_redrawn_while_its_batch_is_unchanged(
     redrawn = refresh()
     assert ids.CHART_LATENCY in redrawn and ids.CHART_TIMELINE in redrawn
     assert redrawn[ids.DETAIL_STATE]["data"]["v"] > version
+
+
+def test_a_tick_that_fails_answers_not_ok_so_the_page_backs_off(
+    make_app: Any, caplog: Any
+) -> None:
+    app = make_app(start=False)
+    service = app.extensions["batch_dashboard"].service
+    batch_id = service.create({"batchSize": 2}).batch["id"]
+
+    # A card state the server cannot read stands in for any failure.
+    response = tick(app, [batch_id], [{"broken": True}])
+
+    assert response[ids.ACK]["data"] == {"n": 1, "ok": False}
+    assert not [key for key in response if key.startswith("{")]
+    assert ids.POLL not in response
+    assert "poll tick 1 failed" in caplog.text
