@@ -173,7 +173,7 @@ def build_finder(view: View) -> html.Section:
                         type="search",
                         value=view.text,
                         debounce=True,
-                        placeholder="batch id or prompt text",
+                        placeholder="id or prompt",
                     ),
                 ],
             ),

@@ -32,6 +32,12 @@ def test_the_dashboard_with_mixed_states_is_saved_as_the_screenshot(
     assert {"Completed", "Failed", "Cancelled", "In progress", "Queued"} <= badges
     assert len(duo.find_elements(".card")) == len(made)
 
+    # Everything the page loaded came from this server: no CDN, no web fonts.
+    loaded = duo.driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert loaded and all(url.startswith(live.root + "/") for url in loaded), loaded
+
     SCREENSHOT.parent.mkdir(exist_ok=True)
     assert duo.driver.save_screenshot(str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 10_000
