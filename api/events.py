@@ -134,7 +134,10 @@ def batch_events(batch_id: str) -> Response:
 
 @bp.get("/jokes/batches/events")
 def all_events() -> Response:
-    """Status changes of every batch: 200 stream, 404 when off, 503 when full."""
+    """Status changes of every batch: 200 stream, 404 when off, 503 when full.
+
+    It has no end event: it runs until its time limit or the client leaves.
+    """
     service = current_app.extensions["batch_dashboard"].service
 
     def body() -> Iterator[str]:
