@@ -417,7 +417,8 @@ def build_document(app: Flask) -> dict[str, Any]:
     )
     components = definitions["$defs"]
     size = components["CreateBatchRequest"]["properties"]["batchSize"]
-    size["maximum"] = settings.max_batch_size
+    # A batch larger than the whole queue is refused like one over the size limit.
+    size["maximum"] = min(settings.max_batch_size, settings.max_queued_items)
 
     paths = _operations()
     served = served_operations(app)

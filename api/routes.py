@@ -52,8 +52,20 @@ def _json(payload: Any, status: int = 200) -> Response:
     return response
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different; parsers disagree on which
+    of two equal keys wins, so a body with both is refused."""
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise InvalidInput(f"duplicate key '{key}' in the JSON body", key)
+        obj[key] = value
+    return obj
+
+
 def _body() -> Any:
-    """The request's JSON body; 415 when it is not JSON, 400 when malformed."""
+    """The request's JSON body; 415 when it is not JSON, 400 when malformed or
+    when an object repeats a key."""
     if not request.is_json:
         raise UnsupportedMediaType(
             "the body must be JSON with Content-Type: application/json",
@@ -62,7 +74,7 @@ def _body() -> Any:
 
     raw = request.get_data(cache=True)
     try:
-        return json.loads(raw)
+        return json.loads(raw, object_pairs_hook=_unique_keys)
     except RecursionError:
         raise InvalidInput("the JSON body is nested too deeply", "body") from None
     except (ValueError, UnicodeDecodeError) as exc:

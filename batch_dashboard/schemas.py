@@ -58,8 +58,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+def _size_or_prompts(schema: dict[str, Any]) -> None:
+    # Without batchSize the size is the number of prompts, so one is needed.
+    schema["anyOf"] = [
+        {"required": ["batchSize"]},
+        {"required": ["prompts"], "properties": {"prompts": {"minItems": 1}}},
+    ]
+
+
 class CreateBatchRequest(_Strict):
-    """Body of ``POST /api/jokes/batches``; unknown fields are rejected."""
+    """Body of ``POST /api/jokes/batches``: batchSize, or at least one prompt,
+    or both; unknown fields are rejected."""
+
+    model_config = ConfigDict(json_schema_extra=_size_or_prompts)
 
     batchSize: Annotated[int, Field(ge=1)] | SkipJsonSchema[None] = Field(
         default=None,

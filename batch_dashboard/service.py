@@ -16,6 +16,7 @@ import pydantic
 
 from batch_dashboard.schemas import (
     MAX_PAGE,
+    RESOURCE_ID,
     CreateBatchRequest,
     ListBatchesQuery,
     SortName,
@@ -168,33 +169,69 @@ def _encode_cursor(batch: dict[str, Any], sort: str) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+# Bounds of what a cursor may carry: every value goes into a SQL comparison.
+CURSOR_INT_MAX = 2**62
+CURSOR_TIME_LENGTH = 40
+
+
+def _cursor_int(value: Any, minimum: int) -> int:
+    if type(value) is not int or not minimum <= value <= CURSOR_INT_MAX:
+        raise ValueError("not a count of a batch")
+    return value
+
+
+def _cursor_time(value: Any) -> datetime:
+    if not isinstance(value, str) or len(value) > CURSOR_TIME_LENGTH:
+        raise ValueError("not a time")
+    return parse_iso(value)
+
+
 def _decode_cursor(cursor: str, sort: str) -> tuple[Any, ...]:
+    """The sort key a cursor of ``_encode_cursor`` carries, every value checked
+    for type and range: a forged cursor is a 400, never a failed query."""
     refused = InvalidInput("'cursor' is not a cursor this API gave out", "cursor")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        key = data["after"]
-        at, batch_id = key[-2:]
-        position: tuple[Any, ...] = (parse_iso(at), str(batch_id))
-        if sort in ("progress", "-progress"):
-            done, total = key[:-2]
-            if not (type(done) is int and type(total) is int and total > 0):
-                raise refused
-            position = (done, total, *position)
-        elif len(key) != 2:
-            raise refused
-    except InvalidInput:
-        raise
-    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
-        raise refused from exc
+    except (ValueError, TypeError, RecursionError):
+        raise refused from None
+    if not isinstance(data, dict) or not isinstance(data.get("after"), list):
+        raise refused
 
     if data.get("sort") != sort:
-        raise InvalidInput(
-            "'cursor' belongs to another sort; pass the same 'sort' as the page "
-            "it came from",
-            "cursor",
-        )
-    return position
+        if data.get("sort") in SORTS:
+            raise InvalidInput(
+                "'cursor' belongs to another sort; pass the same 'sort' as the page "
+                "it came from",
+                "cursor",
+            )
+        raise refused
+
+    key = data["after"]
+    progress = sort in ("progress", "-progress")
+    if len(key) != (4 if progress else 2):
+        raise refused
+    try:
+        at = _cursor_time(key[-2])
+        batch_id = RESOURCE_ID.validate_python(key[-1], strict=True)
+        if not progress:
+            return (at, batch_id)
+        total = _cursor_int(key[1], 1)
+        done = _cursor_int(key[0], 0)
+    except (ValueError, TypeError, OverflowError):
+        # pydantic's ValidationError is a ValueError too.
+        raise refused from None
+    if done > total:
+        raise refused
+    return (done, total, at, batch_id)
+
+
+def request_fingerprint(size: int, prompts: Sequence[str]) -> str:
+    """What an Idempotency-Key is bound to: the batch a create would make (its
+    size and trimmed prompts), so equivalent bodies replay and others do not."""
+    request = {"batchSize": size, "prompts": list(prompts)}
+    raw = json.dumps(request, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 class BatchService:
@@ -244,6 +281,15 @@ class BatchService:
         if size > limit:
             raise InvalidInput(f"'batchSize' must be at most {limit}", "batchSize")
 
+        # A batch larger than the whole queue would be told to retry forever.
+        queue = self.settings.max_queued_items
+        if queue is not None and size > queue:
+            raise InvalidInput(
+                f"'batchSize' must be at most {queue}: the server queues at most "
+                f"{queue} items (MAX_QUEUED_ITEMS)",
+                "batchSize",
+            )
+
         return request.model_copy(update={"batchSize": size})
 
     def create(self, body: Any, idempotency_key: str | None = None) -> Created:
@@ -256,9 +302,7 @@ class BatchService:
         per_item: list[str | None] = [
             prompts[i % len(prompts)] if prompts else None for i in range(size)
         ]
-        fingerprint = hashlib.sha256(
-            json.dumps(body, sort_keys=True, ensure_ascii=False).encode()
-        ).hexdigest()
+        fingerprint = request_fingerprint(size, prompts)
         try:
             batch, new = self.batches.create(
                 per_item,

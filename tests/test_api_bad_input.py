@@ -255,10 +255,23 @@ def test_unicode_and_control_characters_are_kept_as_written(
     assert stored(api.application)[0] == 1
 
 
-def test_duplicate_keys_take_the_last_value_as_json_parsers_do(
-    api: CheckedClient,
+@pytest.mark.parametrize(
+    "data, key",
+    [
+        (b'{"batchSize": 1, "batchSize": 3}', "batchSize"),
+        (b'{"batchSize": 2, "batchSize": 2}', "batchSize"),
+        (b'{"prompts": ["a"], "batchSize": 1, "prompts": ["b"]}', "prompts"),
+        (b'{"batchSize": 1, "x": {"y": 1, "y": 2}}', "y"),
+        (b'{"batchSize": 1, "prompts": [{"a": 1, "a": 1}]}', "a"),
+    ],
+)
+def test_a_duplicate_key_is_a_400_naming_it(
+    api: CheckedClient, data: bytes, key: str
 ) -> None:
-    response = post_raw(api, b'{"batchSize": 1, "batchSize": 3}', "application/json")
+    before = stored(api.application)
 
-    assert response.status_code == 202
-    assert api.get(response.headers["Location"]).get_json()["total"] == 3
+    response = post_raw(api, data, "application/json")
+
+    assert_clean_error(response, 400, key)
+    assert "duplicate" in response.get_json()["error"]["message"]
+    assert stored(api.application) == before

@@ -4,6 +4,7 @@ createdAfter."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from datetime import timedelta
@@ -171,6 +172,53 @@ def test_the_same_key_with_another_body_is_a_422(api: CheckedClient) -> None:
     assert runtime(api.application).service.batches.count() == count
 
 
+@pytest.mark.parametrize(
+    "first, again",
+    [
+        ({"batchSize": 2}, {"batchSize": 2, "prompts": []}),
+        ({"prompts": ["cats"]}, {"batchSize": 1, "prompts": ["cats"]}),
+        ({"prompts": ["a", "b"]}, {"batchSize": 2, "prompts": ["a", "b"]}),
+        (
+            {"batchSize": 3, "prompts": ["cats"]},
+            {"prompts": [" cats "], "batchSize": 3},
+        ),
+    ],
+)
+def test_an_equivalent_body_under_one_key_replays(
+    api: CheckedClient, first: dict[str, Any], again: dict[str, Any]
+) -> None:
+    made = create(api, first, **{"Idempotency-Key": "same-request"})
+
+    replay = create(api, again, **{"Idempotency-Key": "same-request"})
+
+    assert made.status_code == 202
+    assert replay.status_code == 202, replay.get_json()
+    assert replay.get_json()["batchId"] == made.get_json()["batchId"]
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert runtime(api.application).service.batches.count() == 1
+
+
+@pytest.mark.parametrize(
+    "first, again",
+    [
+        ({"batchSize": 2}, {"batchSize": 2, "prompts": ["cats"]}),
+        ({"prompts": ["cats"]}, {"batchSize": 2, "prompts": ["cats"]}),
+        ({"prompts": ["a", "b"]}, {"prompts": ["b", "a"]}),
+        ({"prompts": ["a"]}, {"prompts": ["a", "a"]}),
+    ],
+)
+def test_a_different_request_under_one_key_is_still_a_422(
+    api: CheckedClient, first: dict[str, Any], again: dict[str, Any]
+) -> None:
+    create(api, first, **{"Idempotency-Key": "other-request"})
+
+    other = create(api, again, **{"Idempotency-Key": "other-request"})
+
+    assert other.status_code == 422
+    assert other.get_json()["error"]["code"] == "idempotency_key_reused"
+    assert runtime(api.application).service.batches.count() == 1
+
+
 def test_the_quoted_key_of_the_draft_is_the_same_key(api: CheckedClient) -> None:
     first = create(api, {"batchSize": 1}, **{"Idempotency-Key": "abc-123"})
 
@@ -320,6 +368,93 @@ def test_a_cursor_of_another_sort_is_a_400(
     assert response.get_json()["error"]["field"] == "cursor"
 
 
+def crafted(payload: Any) -> str:
+    """A cursor as a client could forge it: any JSON, base64url without padding."""
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+AT = "2026-01-01T00:00:00.000000+00:00"
+
+
+@pytest.mark.parametrize(
+    "sort, payload",
+    [
+        # integers out of range
+        ("progress", {"sort": "progress", "after": [2**63, 1, AT, "b"]}),
+        ("progress", {"sort": "progress", "after": [1, 2**63, AT, "b"]}),
+        ("progress", {"sort": "progress", "after": [1, 10**400, AT, "b"]}),
+        ("-progress", {"sort": "-progress", "after": [2**62 + 1, 2**62 + 1, AT, "b"]}),
+        ("progress", {"sort": "progress", "after": [-1, 1, AT, "b"]}),
+        ("progress", {"sort": "progress", "after": [0, -5, AT, "b"]}),
+        ("progress", {"sort": "progress", "after": [0, 0, AT, "b"]}),
+        ("progress", {"sort": "progress", "after": [3, 2, AT, "b"]}),
+        # floats, booleans, nulls and strings for numbers
+        ("progress", {"sort": "progress", "after": [1.0, 2, AT, "b"]}),
+        ("progress", {"sort": "progress", "after": [1, 2.5, AT, "b"]}),
+        ("progress", {"sort": "progress", "after": [True, 2, AT, "b"]}),
+        ("progress", {"sort": "progress", "after": [None, 2, AT, "b"]}),
+        ("progress", {"sort": "progress", "after": ["1", 2, AT, "b"]}),
+        # times and ids of the wrong type or shape
+        ("newest", {"sort": "newest", "after": [12345, "b"]}),
+        ("newest", {"sort": "newest", "after": [None, "b"]}),
+        ("newest", {"sort": "newest", "after": ["yesterday", "b"]}),
+        ("newest", {"sort": "newest", "after": ["9999-12-31T23:59:59-23:59", "b"]}),
+        ("newest", {"sort": "newest", "after": [AT, 7]}),
+        ("newest", {"sort": "newest", "after": [AT, 2**64]}),
+        ("newest", {"sort": "newest", "after": [AT, None]}),
+        ("newest", {"sort": "newest", "after": [AT, ["b"]]}),
+        ("newest", {"sort": "newest", "after": [AT, "x" * 65]}),
+        ("newest", {"sort": "newest", "after": [AT, "b'; --"]}),
+        ("oldest", {"sort": "oldest", "after": [AT, ""]}),
+        # wrong arity or container
+        ("newest", {"sort": "newest", "after": [AT]}),
+        ("newest", {"sort": "newest", "after": []}),
+        ("newest", {"sort": "newest", "after": [1, 2, AT, "b"]}),
+        ("progress", {"sort": "progress", "after": [AT, "b"]}),
+        ("progress", {"sort": "progress", "after": [1, AT, "b"]}),
+        ("progress", {"sort": "progress", "after": [1, 2, 3, AT, "b"]}),
+        ("newest", {"sort": "newest", "after": {"at": AT, "id": "b"}}),
+        ("newest", {"sort": "newest", "after": AT + "b"}),
+        ("newest", {"sort": "newest"}),
+        ("newest", [AT, "b"]),
+        ("newest", "newest"),
+        ("newest", 5),
+        # not JSON, not UTF-8, not base64
+        ("newest", b"{not json"),
+        ("newest", b"\xff\xfe"),
+        ("newest", b"[" * 400),
+        # another sort, a sort that is no sort, no sort
+        ("newest", {"sort": "oldest", "after": [AT, "b"]}),
+        ("progress", {"sort": "-progress", "after": [1, 2, AT, "b"]}),
+        ("newest", {"sort": ["newest"], "after": [AT, "b"]}),
+        ("newest", {"after": [AT, "b"]}),
+    ],
+)
+def test_a_forged_cursor_is_a_400_never_a_500(
+    api: CheckedClient, mixed: dict[str, str], sort: str, payload: Any
+) -> None:
+    cursor = crafted(payload)
+
+    response = api.get(BATCHES, query_string={"sort": sort, "cursor": cursor})
+
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_field"
+    assert error["field"] == "cursor"
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest", "progress", "-progress"])
+def test_a_cursor_the_api_gave_out_still_works(
+    api: CheckedClient, mixed: dict[str, str], sort: str
+) -> None:
+    page = listing(api, sort=sort, limit=1)
+
+    rest = every_page(api, sort=sort, limit=2, cursor=page["nextCursor"])
+
+    assert len(rest) == len(mixed) - 1
+
+
 @pytest.mark.parametrize(
     "query, field",
     [
@@ -442,3 +577,36 @@ def test_a_bad_created_after_is_a_400(api: CheckedClient, value: str) -> None:
 
     assert response.status_code == 400
     assert response.get_json()["error"]["field"] == "createdAfter"
+
+
+# -- capacity -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body", [{"batchSize": 51}, {"batchSize": 1000}, {"prompts": ["p"] * 51}]
+)
+def test_a_batch_larger_than_the_queue_is_a_400_not_a_429(
+    make_app: Any, body: dict[str, Any]
+) -> None:
+    api = checked_client(make_app({"MAX_QUEUED_ITEMS": 50}, start=False))
+
+    response = create(api, body)
+
+    assert response.status_code == 400, response.get_json()
+    assert "Retry-After" not in response.headers
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_field"
+    assert error["field"] == "batchSize"
+    assert "50" in error["message"] and "MAX_QUEUED_ITEMS" in error["message"]
+    assert runtime(api.application).service.batches.count() == 0
+
+
+def test_a_batch_that_fits_an_empty_queue_waits_with_a_429(make_app: Any) -> None:
+    api = checked_client(make_app({"MAX_QUEUED_ITEMS": 50}, start=False))
+    assert create(api, {"batchSize": 50}).status_code == 202
+
+    full = create(api, {"batchSize": 1})
+
+    assert full.status_code == 429
+    assert full.headers["Retry-After"]
+    assert full.get_json()["error"]["code"] == "over_capacity"
