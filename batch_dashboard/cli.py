@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import signal
 import sys
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from typing import Any, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from batch_dashboard.client import ApiError, Client, ClientError, WaitTimeout
+from batch_dashboard.client import ApiError, BadUrl, Client, ClientError, WaitTimeout
 from batch_dashboard.settings import SETTINGS, Settings, SettingsError, load_settings
 
 logger = logging.getLogger(__name__)
@@ -75,13 +76,32 @@ def _client_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON only")
 
 
+def _seconds(text: str, positive: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        bound = "more than 0" if positive else "0 or more"
+        raise argparse.ArgumentTypeError(f"must be {bound} seconds, not {text!r}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    return _seconds(text, positive=True)
+
+
+def _any_seconds(text: str) -> float:
+    return _seconds(text, positive=False)
+
+
 def _add_client_commands(commands: Any) -> None:
     submit = commands.add_parser(
         "submit",
         help="start a batch through the REST API",
-        description="Start a batch. Exit status with --wait: 0 completed, "
-        f"{EXIT_BATCH_FAILED} failed or cancelled, {EXIT_TIMEOUT} timed out, "
-        f"{EXIT_ERROR} refused or unreachable.",
+        description="Start a batch. Exit status: 0 started (with --wait: "
+        f"completed), {EXIT_BATCH_FAILED} failed or cancelled, {EXIT_SETTINGS} bad "
+        f"settings, {EXIT_TIMEOUT} timed out, {EXIT_ERROR} refused or unreachable.",
     )
     submit.add_argument("--size", type=int, metavar="N", help="jokes to generate")
     submit.add_argument(
@@ -96,10 +116,19 @@ def _add_client_commands(commands: Any) -> None:
     )
     submit.add_argument(
         "--timeout",
-        type=float,
+        type=_positive_seconds,
         metavar="SECONDS",
         help="how long --wait waits (env BATCH_DASHBOARD_CLIENT_WAIT_TIMEOUT, "
         "default 60)",
+    )
+    submit.add_argument(
+        "--retry-for",
+        type=_any_seconds,
+        metavar="SECONDS",
+        help="how long to retry the create when there is no answer, 429 or "
+        "502-504, with the same Idempotency-Key (default: the --wait timeout with "
+        f"--wait, else {SUBMIT_RETRY_REQUESTS} x BATCH_DASHBOARD_CLIENT_REQUEST_"
+        "TIMEOUT; 0 asks once)",
     )
     _client_options(submit)
     submit.set_defaults(handler=submit_command)
@@ -188,18 +217,26 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 EXIT_BATCH_FAILED = 1
+EXIT_SETTINGS = 2
 EXIT_TIMEOUT = 3
 EXIT_ERROR = 4
 BAR_WIDTH = 30
+# Without --wait, submit retries for this many request timeouts.
+SUBMIT_RETRY_REQUESTS = 3
 
 
 def _client(args: argparse.Namespace) -> tuple[Client, Settings]:
+    """The client of the settings; ``BadUrl`` names where the URL came from."""
     settings = load_settings()
-    client = Client(
-        args.url or settings.client_url,
-        token=settings.api_token,
-        timeout=settings.client_request_timeout,
-    )
+    try:
+        client = Client(
+            args.url or settings.client_url,
+            token=settings.api_token,
+            timeout=settings.client_request_timeout,
+        )
+    except BadUrl as exc:
+        source = "--url" if args.url else "BATCH_DASHBOARD_CLIENT_URL"
+        raise BadUrl(f"{source}: {exc}") from None
     return client, settings
 
 
@@ -253,17 +290,26 @@ def _refused(args: argparse.Namespace, exc: ClientError) -> int:
             error.update(status=exc.status, code=exc.code, field=exc.field)
         print(json.dumps({"error": error}), flush=True)
     print(f"batch-dashboard: {exc}", file=sys.stderr)
-    return EXIT_ERROR
+    return EXIT_SETTINGS if isinstance(exc, BadUrl) else EXIT_ERROR
 
 
 def submit_command(args: argparse.Namespace) -> int:
-    """Start a batch; with --wait, follow it to the end."""
-    client, settings = _client(args)
-    timeout = settings.client_wait_timeout if args.timeout is None else args.timeout
+    """Start a batch, retrying what may pass; with --wait, follow it to the end."""
     try:
-        created = client.submit(
-            args.size, args.prompt, retry_for=timeout if args.wait else 0.0
+        client, settings = _client(args)
+    except BadUrl as exc:
+        return _refused(args, exc)
+
+    timeout = settings.client_wait_timeout if args.timeout is None else args.timeout
+    retry_for = args.retry_for
+    if retry_for is None:
+        retry_for = (
+            timeout
+            if args.wait
+            else SUBMIT_RETRY_REQUESTS * settings.client_request_timeout
         )
+    try:
+        created = client.submit(args.size, args.prompt, retry_for=retry_for)
     except ClientError as exc:
         return _refused(args, exc)
 
@@ -291,8 +337,8 @@ def submit_command(args: argparse.Namespace) -> int:
 
 
 def status_command(args: argparse.Namespace) -> int:
-    client, _ = _client(args)
     try:
+        client, _ = _client(args)
         status = client.status(args.batch_id)
     except ClientError as exc:
         return _refused(args, exc)
@@ -302,8 +348,8 @@ def status_command(args: argparse.Namespace) -> int:
 
 
 def cancel_command(args: argparse.Namespace) -> int:
-    client, _ = _client(args)
     try:
+        client, _ = _client(args)
         status = client.cancel(args.batch_id)
     except ClientError as exc:
         return _refused(args, exc)

@@ -1,11 +1,13 @@
 """A small client of the REST API for automation, on the standard library only.
 
 Submitting sends an ``Idempotency-Key``, so a retry after a lost answer or a
-429 never makes a second batch.
+429 never makes a second batch. Only http(s) URLs with a host are taken, and an
+answer that is not this API's JSON is an error of its own (``NotThisApi``).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import random
@@ -50,6 +52,67 @@ class ApiError(ClientError):
 
 class Unreachable(ClientError):
     """No answer: the connection failed or timed out."""
+
+
+class BadUrl(ClientError):
+    """The server URL cannot name a server of this API; nothing was sent."""
+
+
+class NotThisApi(ClientError):
+    """Something answered, but not as this API does: not JSON, or not the shape."""
+
+    def __init__(self, url: str, why: str):
+        super().__init__(
+            f"the server at {url} did not answer as Batch Status Dashboard ({why}); "
+            "check the URL"
+        )
+
+
+def _url_fault(url: str) -> str | None:
+    """Why ``url`` cannot name a server of this API, or None when it can."""
+    if any(char.isspace() or not char.isprintable() for char in url):
+        return "it contains spaces or control characters"
+
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "it is not a URL"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "it does not start with http:// or https://"
+    if not parts.hostname:
+        return "it names no host"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        return "its port is not a number from 1 to 65535"
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return "it has a query or fragment"
+    return None
+
+
+def check_url(url: str) -> str:
+    """``url`` if it is ``http(s)://HOST[:PORT][/PATH]``; ``BadUrl`` otherwise."""
+    fault = _url_fault(url)
+    if fault is not None:
+        raise BadUrl(
+            f"{url!r} is not a server URL: {fault} (e.g. http://127.0.0.1:8050)"
+        )
+    return url
+
+
+# What each answer must hold for the client to use it: name -> JSON type.
+CREATED_SHAPE: dict[str, type] = {"batchId": str, "status": str}
+STATUS_SHAPE: dict[str, type] = {
+    **CREATED_SHAPE,
+    "total": int,
+    "remaining": int,
+    "createdIds": list,
+    "duplicates": int,
+    "failed": int,
+    "cancelled": int,
+}
 
 
 class WaitTimeout(ClientError):
@@ -98,6 +161,17 @@ class Client:
     clock: Callable[[], float] = time.monotonic
     rng: random.Random = field(default_factory=random.Random)
 
+    def __post_init__(self) -> None:
+        check_url(self.url)
+
+    def _shaped(self, payload: Any, shape: dict[str, type]) -> dict[str, Any]:
+        """``payload`` when it has every field of ``shape`` with its JSON type."""
+        for name, kind in shape.items():
+            value = payload.get(name)
+            if not isinstance(value, kind) or (kind is int and type(value) is bool):
+                raise NotThisApi(self.url, f"no {kind.__name__} '{name}' in the answer")
+        return payload
+
     def _request(
         self,
         method: str,
@@ -122,12 +196,22 @@ class Client:
 
         try:
             with urllib.request.urlopen(request, data, timeout=self.timeout) as answer:
-                return json.loads(answer.read() or b"{}"), dict(answer.headers)
+                raw, headers = answer.read(), dict(answer.headers)
         except urllib.error.HTTPError as exc:
             raise _api_error(exc) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise Unreachable(f"cannot reach {self.url}: {reason}") from None
+        except (http.client.HTTPException, ValueError) as exc:
+            raise NotThisApi(self.url, f"not HTTP: {type(exc).__name__}") from None
+
+        try:
+            payload = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise NotThisApi(self.url, "the answer is not JSON") from None
+        if not isinstance(payload, dict):
+            raise NotThisApi(self.url, "the answer is not a JSON object")
+        return payload, headers
 
     def _retrying(self, call: Callable[[], Any], deadline: float, what: str) -> Any:
         """Run ``call``, retrying what may pass (no answer, 429, 5xx gateway)
@@ -169,18 +253,24 @@ class Client:
             payload, _ = self._request(
                 "POST", "/api/jokes/batches", body, headers={"Idempotency-Key": key}
             )
-            return payload
+            return self._shaped(payload, CREATED_SHAPE)
 
         return dict(self._retrying(call, self.clock() + retry_for, "submit"))
 
     def status(self, batch_id: str, created_after: int = 0) -> dict[str, Any]:
         query = {"createdAfter": created_after} if created_after else None
         path = f"/api/jokes/batches/{urllib.parse.quote(batch_id, safe='')}/status"
-        return self._request("GET", path, query=query)[0]
+        return self._status(self._request("GET", path, query=query)[0])
 
     def cancel(self, batch_id: str) -> dict[str, Any]:
         path = f"/api/jokes/batches/{urllib.parse.quote(batch_id, safe='')}/cancel"
-        return self._request("POST", path)[0]
+        return self._status(self._request("POST", path)[0])
+
+    def _status(self, payload: dict[str, Any]) -> dict[str, Any]:
+        status = self._shaped(payload, STATUS_SHAPE)
+        if not all(isinstance(joke_id, str) for joke_id in status["createdIds"]):
+            raise NotThisApi(self.url, "'createdIds' is not a list of ids")
+        return status
 
     def list(self, **query: Any) -> dict[str, Any]:
         """A page of batches; keywords are the query parameters (status, sort...)."""

@@ -9,15 +9,26 @@ import os
 import random
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from batch_dashboard.cli import EXIT_BATCH_FAILED, EXIT_ERROR, EXIT_TIMEOUT, _Progress
+from batch_dashboard.cli import (
+    EXIT_BATCH_FAILED,
+    EXIT_ERROR,
+    EXIT_SETTINGS,
+    EXIT_TIMEOUT,
+    _Progress,
+)
 from batch_dashboard.client import (
     ApiError,
+    BadUrl,
     Client,
     Unreachable,
     backoff_delay,
@@ -350,3 +361,254 @@ def test_the_progress_bar_draws_on_a_terminal() -> None:
     assert "5/10" in drawn and "10/10" in drawn
     assert "#" * 30 in drawn
     assert drawn.endswith("\n")
+
+
+# -- settings, foreign servers and retries of the commands --------------------
+
+
+@dataclass
+class Stub:
+    """A local HTTP server answering the canned ``answers`` in turn (the last
+    one repeats), recording each request's method, path and headers."""
+
+    answers: list[tuple[int, dict[str, str], bytes]]
+    url: str = ""
+    requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+
+
+@contextmanager
+def stub(*answers: tuple[int, dict[str, str], bytes]) -> Iterator[Stub]:
+    served = Stub(list(answers))
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            with lock:
+                served.requests.append((self.command, self.path, dict(self.headers)))
+                turn = min(len(served.requests), len(served.answers)) - 1
+                status, headers, body = served.answers[turn]
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    served.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield served
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(10)
+
+
+def as_json(status: int, payload: Any, **headers: str) -> tuple[int, dict, bytes]:
+    body = json.dumps(payload).encode()
+    return status, {"Content-Type": "application/json", **headers}, body
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("batch-dashboard: "), lines
+
+
+BAD_URLS = [
+    "notaurl",
+    "127.0.0.1:8050",
+    "ftp://127.0.0.1/",
+    "file:///etc/passwd",
+    "http://",
+    "http://:8050",
+    "http://127.0.0.1:99999",
+    "http://127.0.0.1:port",
+    "http://127.0.0.1:8050/?x=1",
+    "http://127.0.0.1:8050/#top",
+    "http://exa mple:8050",
+]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_a_url_that_is_not_a_server_is_refused_before_any_request(url: str) -> None:
+    with pytest.raises(BadUrl, match="not a server URL"):
+        Client(url)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("status", "batch_x"), ("cancel", "batch_x"), ("submit", "--size", "1")],
+)
+@pytest.mark.parametrize(
+    "url", ["notaurl", "ftp://127.0.0.1/", "http://127.0.0.1:99999"]
+)
+def test_a_bad_url_exits_with_the_settings_status(
+    command: tuple[str, ...], url: str
+) -> None:
+    result = cli(*command, "--url", url)
+
+    assert result.returncode == EXIT_SETTINGS, result.stderr
+    assert_one_line_error(result)
+    assert "URL" in result.stderr and url in result.stderr
+
+
+def test_a_bad_url_setting_exits_with_the_settings_status() -> None:
+    result = cli("status", "batch_x", env={"BATCH_DASHBOARD_CLIENT_URL": "ftp://x/"})
+
+    assert result.returncode == EXIT_SETTINGS, result.stderr
+    assert_one_line_error(result)
+
+
+FOREIGN = [
+    (200, {"Content-Type": "text/html"}, b"<html><body>a router</body></html>"),
+    as_json(200, {"hello": "world"}),
+    as_json(200, ["batch_1"]),
+    as_json(200, {"batchId": 5, "status": "queued"}),
+    as_json(
+        200,
+        {
+            "batchId": "b",
+            "status": "queued",
+            "total": "ten",
+            "remaining": 1,
+            "createdIds": [],
+            "duplicates": 0,
+            "failed": 0,
+            "cancelled": 0,
+        },
+    ),
+    as_json(202, {"batchId": "b", "status": "queued", "total": None}),
+    (200, {"Content-Type": "application/json"}, b""),
+]
+
+
+@pytest.mark.parametrize("answer", FOREIGN)
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("status", "batch_x"),
+        ("cancel", "batch_x"),
+        ("submit", "--size", "1", "--wait"),
+    ],
+)
+def test_a_server_that_is_not_this_api_is_a_clear_error(
+    command: tuple[str, ...], answer: tuple[int, dict, bytes]
+) -> None:
+    with stub(answer) as foreign:
+        result = cli(*command, "--url", foreign.url)
+
+    assert result.returncode == EXIT_ERROR, result.stderr
+    assert_one_line_error(result)
+    assert f"the server at {foreign.url} did not answer as" in result.stderr
+    assert "Batch Status Dashboard" in result.stderr
+
+
+def test_a_foreign_answer_with_json_output_is_json() -> None:
+    with stub(FOREIGN[0]) as foreign:
+        result = cli("status", "batch_x", "--json", "--url", foreign.url)
+
+    assert result.returncode == EXIT_ERROR
+    assert "did not answer as" in json.loads(result.stdout)["error"]["message"]
+
+
+@pytest.mark.parametrize("timeout", ["-1", "0", "nan", "-inf", "soon"])
+def test_a_wait_timeout_that_is_not_positive_is_refused(timeout: str) -> None:
+    with stub(as_json(202, {"batchId": "batch_1", "status": "queued"})) as target:
+        result = cli(
+            "submit", "--size", "1", "--wait", "--timeout", timeout, "--url", target.url
+        )
+
+    assert result.returncode == EXIT_SETTINGS, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "--timeout" in result.stderr
+    assert target.requests == []
+
+
+@pytest.mark.parametrize("retry_for", ["-1", "nan"])
+def test_a_negative_retry_budget_is_refused(retry_for: str) -> None:
+    with stub(as_json(202, {"batchId": "batch_1", "status": "queued"})) as target:
+        result = cli(
+            "submit", "--size", "1", "--retry-for", retry_for, "--url", target.url
+        )
+
+    assert result.returncode == EXIT_SETTINGS, result.stderr
+    assert "--retry-for" in result.stderr
+    assert target.requests == []
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_submit_retries_a_busy_server_with_the_same_key(status: int) -> None:
+    busy = as_json(
+        status,
+        {"error": {"code": "busy", "message": "try later", "field": None}},
+        **{"Retry-After": "0"},
+    )
+    created = as_json(202, {"batchId": "batch_stub", "status": "queued"})
+    with stub(busy, busy, created) as target:
+        result = cli("submit", "--size", "2", "--url", target.url)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["batch_stub", "queued"]
+    assert [(method, path) for method, path, _ in target.requests] == [
+        ("POST", "/api/jokes/batches")
+    ] * 3
+    keys = {headers["Idempotency-Key"] for _, _, headers in target.requests}
+    assert len(keys) == 1
+
+
+def test_submit_with_no_retry_budget_asks_once() -> None:
+    busy = as_json(
+        429,
+        {"error": {"code": "over_capacity", "message": "full", "field": None}},
+        **{"Retry-After": "0"},
+    )
+    with stub(busy) as target:
+        result = cli("submit", "--size", "2", "--retry-for", "0", "--url", target.url)
+
+    assert result.returncode == EXIT_ERROR
+    assert "429" in result.stderr
+    assert len(target.requests) == 1
+
+
+def test_submit_waits_for_a_full_server_to_free_up(tmp_path: Path) -> None:
+    env = {
+        "BATCH_DASHBOARD_MAX_ACTIVE_BATCHES": "1",
+        "BATCH_DASHBOARD_PROVIDER_DELAY": "0.5",
+    }
+    with serve(tmp_path / "full.sqlite3", env) as full:
+        client = Client(full.url)
+        busy = client.submit(100)["batchId"]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "batch_dashboard", "submit", "--size", "1"]
+            + ["--url", full.url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            assert process.stderr is not None
+            # The first refusal is logged as a retry; then the blocker goes.
+            assert "429" in process.stderr.readline()
+            client.cancel(busy)
+            out, err = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
+        listed = [b["batchId"] for b in client.list()["batches"]]
+
+    assert process.returncode == 0, err
+    batch_id = out.split()[0]
+    assert listed == [batch_id, busy]
