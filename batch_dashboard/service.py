@@ -174,8 +174,8 @@ CURSOR_INT_MAX = 2**62
 CURSOR_TIME_LENGTH = 40
 
 
-def _cursor_int(value: Any, minimum: int) -> int:
-    if type(value) is not int or not minimum <= value <= CURSOR_INT_MAX:
+def _cursor_int(value: Any, minimum: int, maximum: int) -> int:
+    if type(value) is not int or not minimum <= value <= min(maximum, CURSOR_INT_MAX):
         raise ValueError("not a count of a batch")
     return value
 
@@ -186,9 +186,15 @@ def _cursor_time(value: Any) -> datetime:
     return parse_iso(value)
 
 
-def _decode_cursor(cursor: str, sort: str) -> tuple[Any, ...]:
+def _decode_cursor(
+    cursor: str, sort: str, max_total: int = CURSOR_INT_MAX
+) -> tuple[Any, ...]:
     """The sort key a cursor of ``_encode_cursor`` carries, every value checked
-    for type and range: a forged cursor is a 400, never a failed query."""
+    for type and range: a forged cursor is a 400, never a failed query.
+
+    Counts above ``max_total`` (the largest batch) are refused too: the query
+    multiplies them by a row's counts, which must stay in the column's range.
+    """
     refused = InvalidInput("'cursor' is not a cursor this API gave out", "cursor")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -216,8 +222,8 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, ...]:
         batch_id = RESOURCE_ID.validate_python(key[-1], strict=True)
         if not progress:
             return (at, batch_id)
-        total = _cursor_int(key[1], 1)
-        done = _cursor_int(key[0], 0)
+        total = _cursor_int(key[1], 1, max_total)
+        done = _cursor_int(key[0], 0, max_total)
     except (ValueError, TypeError, OverflowError):
         # pydantic's ValidationError is a ValueError too.
         raise refused from None
@@ -387,7 +393,11 @@ class BatchService:
             created_to=_parse_time(created_to, "createdTo"),
             text=text,
             sort=sort,
-            after=_decode_cursor(cursor, sort) if cursor else None,
+            after=(
+                _decode_cursor(cursor, sort, self.settings.max_batch_size)
+                if cursor
+                else None
+            ),
             limit=limit + 1,
         )
         page, more = rows[:limit], len(rows) > limit

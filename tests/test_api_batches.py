@@ -385,6 +385,9 @@ AT = "2026-01-01T00:00:00.000000+00:00"
         ("progress", {"sort": "progress", "after": [1, 2**63, AT, "b"]}),
         ("progress", {"sort": "progress", "after": [1, 10**400, AT, "b"]}),
         ("-progress", {"sort": "-progress", "after": [2**62 + 1, 2**62 + 1, AT, "b"]}),
+        # over the largest batch (MAX_BATCH_SIZE): no batch has such counts
+        ("progress", {"sort": "progress", "after": [1, 1001, AT, "b"]}),
+        ("progress", {"sort": "progress", "after": [2**31, 2**31, AT, "b"]}),
         ("progress", {"sort": "progress", "after": [-1, 1, AT, "b"]}),
         ("progress", {"sort": "progress", "after": [0, -5, AT, "b"]}),
         ("progress", {"sort": "progress", "after": [0, 0, AT, "b"]}),
