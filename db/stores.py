@@ -20,10 +20,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     Engine,
     and_,
     bindparam,
+    cast,
     func,
     insert,
     or_,
@@ -848,7 +850,9 @@ def _after(sort: str, after: tuple[Any, ...]) -> Any:
 
     done_then, total_then = after[:2]
     done = batches.c.created_count + batches.c.duplicate_count + batches.c.failed_count
-    mine, theirs = done * total_then, batches.c.total * done_then
+    # Compared as cross products in 64 bits: 32-bit columns would overflow.
+    mine = cast(done, BigInteger) * total_then
+    theirs = cast(batches.c.total, BigInteger) * done_then
     further = mine > theirs if sort == "progress" else mine < theirs
     return or_(further, and_(mine == theirs, older))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -253,3 +254,15 @@ def test_the_schema_keeps_hashes_unique(tmp_path: Path, sqlite_engine: Engine) -
             "VALUES ('joke_x', 'x', ?, 'raw', '2026-01-01')",
             (digest,),
         )
+
+
+@pytest.mark.parametrize("sort", ["progress", "-progress"])
+def test_progress_pages_take_large_counts(store: BatchStore, sort: str) -> None:
+    store.create([None] * 3, [])
+    big = 2**31 - 1
+    after = (big, big, datetime(2030, 1, 1, tzinfo=UTC), "batch_zzzz")
+
+    rows = store.list(sort=sort, after=after)
+
+    # After a fully done batch come only less finished ones, in "-progress".
+    assert len(rows) == (0 if sort == "progress" else 1)
