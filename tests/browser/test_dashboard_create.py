@@ -22,6 +22,8 @@ def test_a_batch_created_in_the_form_completes_and_shows_its_jokes(
 ) -> None:
     live = live_dashboard()
     duo = live.duo
+    # The grid's count is drawn once the page's callbacks are all wired.
+    duo.wait_for_contains_text(f"#{ids.RESULT_COUNT}", "batches", timeout=15)
 
     size = duo.find_element(f"#{ids.BATCH_SIZE}")
     size.clear()

@@ -19,7 +19,8 @@ def test_the_served_dashboard_runs_a_batch_live_over_its_stream(
     env = {"BATCH_DASHBOARD_PROVIDER_DELAY": "0.2", "BATCH_DASHBOARD_WORKERS": "1"}
     with serve(tmp_path / "store.sqlite3", env) as server:
         dash_duo.server_url = server.url
-        dash_duo.wait_for_element(f"#{ids.CREATE_BUTTON}", timeout=15)
+        # The grid's count is drawn once the page's callbacks are all wired.
+        dash_duo.wait_for_contains_text(f"#{ids.RESULT_COUNT}", "batches", 15)
         dash_duo.find_element(f"#{ids.CREATE_BUTTON}").click()
         dash_duo.wait_for_contains_text(f"#{ids.CREATE_MESSAGE}", "Created", 10)
         batch_id = dash_duo.find_element(f"#{ids.CREATE_MESSAGE}").text.split()[-1]
