@@ -103,7 +103,8 @@ SETTINGS: tuple[Setting, ...] = (
         100_000,
         int,
         "items",
-        "Pending items over all batches before create answers 429.",
+        "Pending items over all batches before create answers 429; a single "
+        "batch larger than this answers 400.",
         minimum=1,
     ),
     Setting(
@@ -253,7 +254,7 @@ SETTINGS: tuple[Setting, ...] = (
         float,
         "seconds",
         "How long `submit --wait` waits for a terminal status.",
-        minimum=0,
+        minimum=0.1,
     ),
     Setting(
         "CLIENT_REQUEST_TIMEOUT",
