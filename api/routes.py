@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import pydantic
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from api import auth, openapi
 from api.errors import register_error_handlers
@@ -135,29 +135,41 @@ def _is_api_rule(rule: str) -> bool:
     return rule == "/api" or rule.startswith("/api/")
 
 
+def _api_methods() -> list[str]:
+    """The methods some ``/api`` route takes at this request's path."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        try:
+            rule, _ = adapter.match(method=method, return_rule=True)
+        except HTTPException:
+            continue
+        if _is_api_rule(rule.rule):
+            allowed.append(method)
+
+    return allowed
+
+
 @bp.before_app_request
 def _api_routes_only() -> None:
-    """Keep ``/api`` paths away from the dashboard's catch-all page route."""
+    """Keep ``/api`` paths away from the dashboard's catch-all page route.
+
+    A path no API route has is a 404; a path one has, asked with another
+    method, is a 405 naming the methods the API takes there.
+    """
     if not (request.path == "/api" or request.path.startswith("/api/")):
         return
 
     rule = request.url_rule
-    if rule is not None:
-        if not _is_api_rule(rule.rule):
-            raise NotFound()
+    if rule is not None and _is_api_rule(rule.rule):
+        return
+    if rule is None and not isinstance(request.routing_exception, MethodNotAllowed):
         return
 
-    exc = request.routing_exception
-    if isinstance(exc, MethodNotAllowed):
-        adapter = current_app.url_map.bind_to_environ(request.environ)
-        allowed = []
-        for method in exc.valid_methods or ():
-            matched, _ = adapter.match(method=method, return_rule=True)
-            if _is_api_rule(matched.rule):
-                allowed.append(method)
-        if not allowed:
-            raise NotFound()
-        exc.valid_methods = allowed
+    allowed = _api_methods()
+    if not allowed:
+        raise NotFound()
+    raise MethodNotAllowed(valid_methods=allowed)
 
 
 @bp.before_request

@@ -195,6 +195,8 @@ def test_a_huge_body_is_a_413(client: FlaskClient) -> None:
         ("get", "/api/no/such/route", 404),
         ("delete", "/api/jokes/batches", 405),
         ("put", "/api/jokes/batches/batch_x/status", 405),
+        ("get", "/api/jokes/batches/batch_x/cancel", 405),
+        ("post", "/api/no/such/route", 404),
     ],
 )
 def test_errors_are_json_never_html(
