@@ -220,10 +220,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "SSE_HEARTBEAT_SECONDS",
-        15.0,
+        5.0,
         float,
         "seconds",
-        "Quiet time after which an event stream sends a comment line to stay open.",
+        "Quiet time after which an event stream sends a comment line to stay open; "
+        "a stream whose client left is noticed at its next write.",
         minimum=0.05,
     ),
     Setting(
