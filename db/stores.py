@@ -7,6 +7,7 @@ transaction); request handlers create and cancel batches and otherwise read.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import hashlib
 import logging
@@ -162,8 +163,9 @@ class JokeStore:
         batch_id: str | None,
     ) -> SavedJoke:
         digest = content_hash(text)
-        row = {
-            "id": new_id("joke"),
+        joke_id = new_id("joke")
+        row: dict[str, Any] = {
+            "id": joke_id,
             "text": text,
             "content_hash": digest,
             "provider": provider,
@@ -172,7 +174,7 @@ class JokeStore:
             "created_at": utcnow(),
         }
         if _insert_ignoring_conflict(conn, jokes, row):
-            return SavedJoke(row["id"], True)
+            return SavedJoke(joke_id, True)
 
         existing = conn.execute(
             select(jokes.c.id).where(jokes.c.content_hash == digest)
@@ -802,7 +804,7 @@ class BatchStore:
         with read_connection(self.engine) as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
-    def summaries(self) -> list[dict[str, Any]]:
+    def summaries(self) -> builtins.list[dict[str, Any]]:
         """Every batch without its id lists: what the dashboard sorts and counts."""
         columns = [c for c in batches.c if c.name not in ("created_ids", "prompts")]
         query = select(*columns, batches.c.prompts).order_by(*SORTS["newest"])
@@ -820,7 +822,7 @@ class BatchStore:
         with read_connection(self.engine) as conn:
             return {row.id: row.version for row in conn.execute(query)}
 
-    def items(self, batch_id: str) -> list[dict[str, Any]]:
+    def items(self, batch_id: str) -> builtins.list[dict[str, Any]]:
         query = (
             select(items).where(items.c.batch_id == batch_id).order_by(items.c.position)
         )
