@@ -484,14 +484,22 @@
       return grid.ack(ack);
     },
 
-    /** Follow the poll's switch: a stream while anything is live, else none. */
+    /**
+     * Keep the all-batches stream open on the grid, quiet or not: with
+     * polling off it is how a batch started elsewhere (the API, another tab)
+     * reaches the page, and it costs no requests while nothing happens.
+     */
     stream: function (disabled) {
-      if (disabled) {
-        grid.close();
-        return { open: false };
-      }
       grid.open(API + "/events");
-      return { open: true };
+      // Polling switched back on (a new batch, a resume): look at once rather
+      // than wait for the stream's next event or the safety tick.
+      if (!disabled && grid.polling === false) {
+        setTimeout(function () {
+          grid.signal("polling");
+        }, 0);
+      }
+      grid.polling = !disabled;
+      return { open: true, polling: !disabled };
     },
 
     detailGate: function (nIntervals, live, interval) {

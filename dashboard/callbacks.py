@@ -308,9 +308,12 @@ def register_callbacks(app: Dash, service: BatchService) -> None:
         new_batch = newest != (meta or {}).get("newest")
         refresh_out = (refresh or 0) + 1 if new_batch else no_update
 
+        # The strip follows at most every OVERVIEW_SECONDS, and always on the
+        # last tick before the page goes quiet, so it never stays stale.
         overview_out: list[Any] = [no_update] * 4
         last = (overview_state or {}).get("at", 0)
-        if now.timestamp() - last >= OVERVIEW_SECONDS:
+        due = now.timestamp() - last >= OVERVIEW_SECONDS
+        if due or not live or new_batch:
             count, latest = analytics.last_change(engine)
             sig = [count, isoformat(latest)]
             if sig != (overview_state or {}).get("sig"):

@@ -75,12 +75,19 @@ def test_polling_stops_when_all_is_terminal_and_a_new_batch_restarts_it(
     duo.wait_for_contains_text(f"{card(first)} .badge", "Completed", timeout=20)
     feed = live.app.extensions["batch_dashboard"].feed
 
-    # Once the page has seen the end, its stream closes and its ticks stop.
-    wait_for(lambda: feed.open_streams == 0, timeout=10)
-    settled = live.count(UPDATE)
+    # Once the page has seen the end, its ticks stop; its stream stays open,
+    # quiet, to hear of batches started elsewhere.
+    last: list[int] = []
+
+    def steady() -> int | None:
+        last.append(live.count(UPDATE))
+        return last[-1] if len(last) > 1 and last[-1] == last[-2] else None
+
+    settled = wait_for(steady, timeout=10, interval=0.6)
     # Absence of requests can only be shown over time: eight poll intervals.
     time.sleep(2.0)
     assert live.count(UPDATE) == settled
+    assert feed.open_streams == 1
 
     size = duo.find_element(f"#{ids.BATCH_SIZE}")
     size.clear()
@@ -90,6 +97,27 @@ def test_polling_stops_when_all_is_terminal_and_a_new_batch_restarts_it(
     second = duo.find_element(f"#{ids.CREATE_MESSAGE}").text.split()[-1]
     duo.wait_for_contains_text(f"{card(second)} .badge", "Completed", timeout=20)
     assert live.count(UPDATE) > settled + 1
+
+
+def test_a_quiet_page_shows_a_batch_started_elsewhere(live_dashboard: Any) -> None:
+    live = live_dashboard({"POLL_INTERVAL_MS": 250, "PROVIDER_DELAY": 0.05})
+    duo = live.duo
+    first = live.service.create({"batchSize": 2}).batch["id"]
+    live.open("/")
+    duo.wait_for_contains_text(f"{card(first)} .badge", "Completed", timeout=20)
+    last: list[int] = []
+
+    def steady() -> int | None:
+        last.append(live.count(UPDATE))
+        return last[-1] if len(last) > 1 and last[-1] == last[-2] else None
+
+    wait_for(steady, timeout=10, interval=0.6)
+
+    # As an automation script would: not through this page.
+    second = live.service.create({"batchSize": 3}).batch["id"]
+
+    duo.wait_for_contains_text(f"{card(second)} .badge", "Completed", timeout=20)
+    duo.wait_for_contains_text(f"#{ids.OVERVIEW_TILES}", "2", timeout=10)
 
 
 def test_a_batch_without_change_says_polling_is_paused_and_offers_resume(
