@@ -432,6 +432,11 @@
     if (action === "chip") {
       focusPanelWhenShown(element);
     }
+    // A resumed card is looked at by the next interval tick, not at the
+    // stream's next event: the page counts as caught up no longer.
+    if (action === "resume") {
+      grid.openedAt = now();
+    }
   });
 
   // Keyboard users land in the joke panel when it opens, and Escape takes
@@ -491,14 +496,6 @@
      */
     stream: function (disabled) {
       grid.open(API + "/events");
-      // Polling switched back on (a new batch, a resume): look at once rather
-      // than wait for the stream's next event or the safety tick.
-      if (!disabled && grid.polling === false) {
-        setTimeout(function () {
-          grid.signal("polling");
-        }, 0);
-      }
-      grid.polling = !disabled;
       return { open: true, polling: !disabled };
     },
 

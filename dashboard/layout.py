@@ -134,13 +134,13 @@ def build_form(enabled: bool, max_size: int) -> html.Section:
             html.Div(
                 className="field",
                 children=[
-                    html.Label("Batch size", htmlFor=ids.BATCH_SIZE),
+                    html.Label(f"Batch size (1–{max_size})", htmlFor=ids.BATCH_SIZE),
+                    # No min, max or step: the browser would turn a value out
+                    # of range into an empty one, and the service's message
+                    # about the real value would be lost.
                     dcc.Input(
                         id=ids.BATCH_SIZE,
                         type="number",
-                        min=1,
-                        max=max_size,
-                        step=1,
                         value=5,
                     ),
                 ],

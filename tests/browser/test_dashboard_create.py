@@ -51,3 +51,28 @@ def test_a_batch_created_in_the_form_completes_and_shows_its_jokes(
     assert not [
         entry for entry in duo.get_logs() or [] if entry.get("level") == "SEVERE"
     ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("0", "greater than or equal to 1"),
+        ("-3", "greater than or equal to 1"),
+        ("1001", "at most 1000"),
+        ("2.5", "valid integer"),
+    ],
+)
+def test_the_form_says_what_is_wrong_with_a_size(
+    live_dashboard: Any, typed: str, message: str
+) -> None:
+    live = live_dashboard(start=False)
+    duo = live.duo
+    duo.wait_for_contains_text(f"#{ids.RESULT_COUNT}", "batches", timeout=15)
+
+    size = duo.find_element(f"#{ids.BATCH_SIZE}")
+    size.clear()
+    size.send_keys(typed)
+    duo.find_element(f"#{ids.CREATE_BUTTON}").click()
+
+    duo.wait_for_contains_text(f"#{ids.CREATE_MESSAGE}", message, timeout=10)
+    assert live.service.batches.count() == 0
