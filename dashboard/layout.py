@@ -29,7 +29,7 @@ from db.analytics import Overview
 SORT_LABELS = {
     "newest": "Newest first",
     "oldest": "Oldest first",
-    "progress": "Most progress",
+    "-progress": "Most progress",
     "duration": "Longest running",
     "status": "Status",
 }

@@ -19,7 +19,7 @@ from db.models import UTCDateTime, batches, items, jokes
 from db.states import TERMINAL, BatchStatus
 from db.timeutil import as_utc, utcnow
 
-PAGE_SORTS = ("newest", "oldest", "progress", "duration", "status")
+PAGE_SORTS = ("newest", "oldest", "-progress", "duration", "status")
 
 # Order of the "status" sort: what needs attention first.
 STATUS_RANK = {
@@ -82,7 +82,9 @@ def _order(sort: str, dialect: str, now: datetime) -> list[Any]:
     newest = [batches.c.created_at.desc(), batches.c.id.desc()]
     if sort == "oldest":
         return [batches.c.created_at.asc(), batches.c.id.asc()]
-    if sort == "progress":
+    # "-progress": most finished first, as the API spells it; the share is
+    # the one the card shows, cancelled items counted as done.
+    if sort == "-progress":
         done = (
             batches.c.created_count
             + batches.c.duplicate_count

@@ -42,14 +42,14 @@ def test_pages_sort_filter_and_count(make_app: Any) -> None:
     assert by_status.rows[-1]["status"] == "completed"
 
     # Finished batches (cancelled ones too) lead; the queued one comes last.
-    progress = analytics.page(engine, analytics.PageQuery(sort="progress", limit=3))
+    progress = analytics.page(engine, analytics.PageQuery(sort="-progress", limit=3))
     assert progress.total == 6 and len(progress.rows) == 3
     assert {row["status"] for row in progress.rows} == {
         "completed",
         "failed",
         "cancelled",
     }
-    last = analytics.page(engine, analytics.PageQuery(sort="progress", offset=5))
+    last = analytics.page(engine, analytics.PageQuery(sort="-progress", offset=5))
     assert [row["id"] for row in last.rows] == [made["queued"]]
 
     text = analytics.page(engine, analytics.PageQuery(text="COFFEE"))

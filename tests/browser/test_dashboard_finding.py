@@ -95,7 +95,7 @@ def test_a_shared_link_opens_the_same_view_and_pages_keep_the_dom_small(
         ids_made.append(batch.batch["id"])
     finish(service, ids_made[3], 2, "p")
 
-    live.open("/?sort=progress&page=1")
+    live.open("/?sort=-progress&page=1")
     duo = live.duo
     wait_for(lambda: len(card_titles(duo)) == 24, timeout=10)
     # The one finished batch leads when sorted by progress.
