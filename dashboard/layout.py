@@ -119,6 +119,23 @@ def joke_meta(joke: dict[str, Any]) -> list[Any]:
     return [part for name, value in rows for part in (html.Dt(name), html.Dd(value))]
 
 
+def _choice(label: str, id_: str, labels: dict[str, str], value: str) -> html.Div:
+    """A labelled drop-down of fixed choices, ``labels`` by value."""
+    return html.Div(
+        className="field",
+        children=[
+            html.Label(label, htmlFor=id_),
+            dcc.Dropdown(
+                id=id_,
+                options=[{"label": text, "value": key} for key, text in labels.items()],
+                value=value,
+                clearable=False,
+                searchable=False,
+            ),
+        ],
+    )
+
+
 def build_form(enabled: bool, max_size: int) -> html.Section:
     if not enabled:
         return html.Section(
@@ -177,37 +194,12 @@ def build_finder(view: View) -> html.Section:
                     ),
                 ],
             ),
-            html.Div(
-                className="field",
-                children=[
-                    html.Label("Sort by", htmlFor=ids.SORT),
-                    dcc.Dropdown(
-                        id=ids.SORT,
-                        options=[
-                            {"label": label, "value": value}
-                            for value, label in SORT_LABELS.items()
-                        ],
-                        value=view.sort,
-                        clearable=False,
-                        searchable=False,
-                    ),
-                ],
-            ),
-            html.Div(
-                className="field",
-                children=[
-                    html.Label("Created", htmlFor=ids.CREATED_FILTER),
-                    dcc.Dropdown(
-                        id=ids.CREATED_FILTER,
-                        options=[
-                            {"label": CREATED_LABELS[key], "value": key}
-                            for key in CREATED_WINDOWS
-                        ],
-                        value=view.created,
-                        clearable=False,
-                        searchable=False,
-                    ),
-                ],
+            _choice("Sort by", ids.SORT, SORT_LABELS, view.sort),
+            _choice(
+                "Created",
+                ids.CREATED_FILTER,
+                {key: CREATED_LABELS[key] for key in CREATED_WINDOWS},
+                view.created,
             ),
             html.Fieldset(
                 className="field statuses",

@@ -17,6 +17,19 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 TERMINAL = {"completed", "failed", "cancelled"}
+# The seed's status fields: their names and meanings never change.
+SEED_FIELDS = frozenset(
+    {
+        "batchId",
+        "total",
+        "remaining",
+        "createdIds",
+        "status",
+        "startedAt",
+        "completedAt",
+        "error",
+    }
+)
 
 
 def wait_for(

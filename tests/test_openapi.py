@@ -20,6 +20,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api.openapi import served_operations
 from batch_dashboard.schemas import CreateBatchRequest
+from tests.helpers import SEED_FIELDS
 from tests.openapi_check import check_response, checked_client, served_document
 
 # Per operation and generation mode; derandomized, so every run sends the same.
@@ -102,17 +103,7 @@ def test_the_seed_paths_and_shapes_are_documented_as_written(app: Flask) -> None
     assert "post" in paths["/api/jokes/batches/{batchId}/cancel"]
     assert "get" in paths["/api/jokes/{jokeId}"]
     status = schemas["BatchStatusResponse"]
-    seed = [
-        "batchId",
-        "total",
-        "remaining",
-        "createdIds",
-        "status",
-        "startedAt",
-        "completedAt",
-        "error",
-    ]
-    assert set(seed) <= set(status["required"])
+    assert SEED_FIELDS <= set(status["required"])
     assert set(schemas["CreateBatchResponse"]["required"]) == {"batchId", "status"}
     assert set(schemas["CreateBatchRequest"]["properties"]) == {"batchSize", "prompts"}
 

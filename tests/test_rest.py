@@ -9,18 +9,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.helpers import TERMINAL, check_invariants, wait_for
+from tests.helpers import SEED_FIELDS, TERMINAL, check_invariants, wait_for
 
-SEED_FIELDS = {
-    "batchId",
-    "total",
-    "remaining",
-    "createdIds",
-    "status",
-    "startedAt",
-    "completedAt",
-    "error",
-}
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
